@@ -1,0 +1,108 @@
+# common/rules.mk - the build rules every lesson shares.
+#
+# A lesson Makefile says what kind of image it builds and which sources it
+# adds, then includes this file:
+#
+#   KIND    := bootsector            # or kernel32
+#   SOURCES := automaton.asm         # paths relative to the lesson folder;
+#                                    # ../NN-topic/file.c reuses a lesson's code
+#   include ../../common/rules.mk
+#
+# Everything is written to build/<lesson>/, never into the source tree:
+#   disk.img      the bootable disk image
+#   disk.map      the linker's map: where every symbol landed
+#   *.lst         NASM listings: each instruction next to its bytes
+#   *.dis         objdump disassembly (objdump -S: C source interleaved)
+#   params.json   the image's patchable parameters (name, offset, size, default)
+
+TOP    := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+LESSON := $(notdir $(CURDIR))
+B      := $(TOP)/build/$(LESSON)
+C      := $(TOP)/common
+
+PYTHON  ?= /usr/bin/python3
+NASM    ?= nasm
+CC      := gcc
+LD      := ld
+OBJCOPY := objcopy
+OBJDUMP := objdump
+
+# Real-mode and 32-bit code are both assembled as 32-bit ELF objects (NASM's
+# `bits 16` works inside them); the linker script decides the addresses.
+NASMFLAGS := -f elf32 -g -F dwarf -w+all -I$(C)/boot/ -I$(CURDIR)/
+
+# Freestanding: no C library, no startup files, nothing the compiler may call
+# behind our back (no SSE, no stack protector, no position independence).
+# min-pagesize=0: addresses near 0 (the BIOS data area, 0x500) are real
+# memory here, not NULL-pointer bugs, so gcc must not warn about them.
+CFLAGS32 := -m32 -march=i686 -std=gnu11 -O2 -g -Wall -Wextra \
+	-ffreestanding -fno-builtin -fno-pic -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
+	-mgeneral-regs-only --param=min-pagesize=0 -I$(C)/include $(addprefix -I,$(sort $(dir $(abspath $(SOURCES))))) \
+	-MMD -MP
+COMMON_C := serial.c console.c kputc.c printf.c string.c power.c
+
+# Objects are named after their source file (a20.asm -> a20.asm.o), so names
+# must be unique across a lesson and the code it reuses; vpath finds each
+# source wherever it lives.
+vpath %.asm $(sort $(dir $(SOURCES))) $(C)/boot
+vpath %.c   $(sort $(dir $(SOURCES))) $(C)
+ASM_OBJS := $(patsubst %,$(B)/%.o,$(notdir $(filter %.asm,$(SOURCES))))
+C_SRCS   := $(notdir $(filter %.c,$(SOURCES)))
+
+.PHONY: all clean
+all: $(B)/disk.img $(B)/params.json
+
+$(B)/%.asm.o: %.asm | $(B)
+	$(NASM) $(NASMFLAGS) -MD $(B)/$*.asm.d -l $(B)/$*.lst -o $@ $<
+
+$(B)/%.c.o: %.c | $(B)
+	$(CC) $(CFLAGS32) -c -o $@ $<
+
+$(B):
+	mkdir -p $@
+
+ifeq ($(KIND),bootsector)
+# ---- lesson 01: the whole program is the boot sector -------------------
+$(B)/boot.elf: $(ASM_OBJS) $(C)/boot16.ld
+	$(LD) -m elf_i386 -T $(C)/boot16.ld -Map $(B)/disk.map -o $@ $(ASM_OBJS)
+	$(OBJDUMP) -d -M i8086 $@ > $(B)/boot.dis
+
+$(B)/disk.img: $(B)/boot.elf $(C)/tools/sign.py
+	$(OBJCOPY) -O binary $< $(B)/boot.raw
+	$(PYTHON) $(C)/tools/sign.py $(B)/boot.raw $@
+
+$(B)/params.json: $(B)/disk.img $(C)/tools/params.py
+	$(PYTHON) $(C)/tools/params.py $(B)/boot.elf $< 0x7C00 0 $@
+
+else ifeq ($(KIND),kernel32)
+# ---- lesson 02 on: disk loader in sector 0, the program after it -------
+OBJS := $(ASM_OBJS) $(patsubst %,$(B)/%.o,$(C_SRCS) $(COMMON_C))
+
+$(B)/loader.elf: $(B)/loader.asm.o $(C)/boot16.ld
+	$(LD) -m elf_i386 -T $(C)/boot16.ld -Map $(B)/loader.map -o $@ $<
+	$(OBJDUMP) -d -M i8086 $@ > $(B)/loader.dis
+
+$(B)/loader.bin: $(B)/loader.elf $(C)/tools/sign.py
+	$(OBJCOPY) -O binary $< $(B)/loader.raw
+	$(PYTHON) $(C)/tools/sign.py $(B)/loader.raw $@
+
+$(B)/kernel.elf: $(OBJS) $(C)/kernel32.ld
+	$(LD) -m elf_i386 -T $(C)/kernel32.ld -Map $(B)/disk.map -o $@ $(OBJS)
+	$(OBJDUMP) -S $@ > $(B)/kernel.dis
+
+$(B)/disk.img: $(B)/loader.elf $(B)/loader.bin $(B)/kernel.elf $(C)/tools/mkimage.py
+	$(OBJCOPY) -O binary $(B)/kernel.elf $(B)/kernel.bin
+	$(PYTHON) $(C)/tools/mkimage.py $(B)/loader.elf $(B)/loader.bin $(B)/kernel.bin $@
+
+$(B)/params.json: $(B)/disk.img $(C)/tools/params.py
+	$(PYTHON) $(C)/tools/params.py $(B)/kernel.elf $< 0x8000 512 $@
+
+else
+$(error $(CURDIR)/Makefile: set KIND to bootsector or kernel32)
+endif
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/*.d)

@@ -1,0 +1,550 @@
+"""Boot a disk image on QEMU or Bochs, stream COM1, and say how it ended.
+
+One function, boot(), serves the tests, `make run` and `make bench`. It
+  * copies the image into a private temporary directory (the original is
+    never written: patched copies, snapshot disks), optionally patching
+    parameters into the copy;
+  * starts the emulator with no network and COM1 going to a file;
+  * follows that file while the guest runs, stopping the guest when it
+    powers off, triple-faults, runs past its timeout, or prints more than
+    the serial cap (a guest stuck in a print loop);
+  * always kills the emulator's whole process group, whatever happened;
+  * returns a BootResult whose `diagnosis` is one line a student can act on.
+
+How each emulator reports the end of a run:
+  QEMU  isa-debug-exit makes it exit with (code << 1) | 1: 33 pass, 35 fail.
+        With -no-reboot a triple fault exits with 0 and its -d log says
+        "Triple fault"; -d int records the exceptions that led there.
+  Bochs writing "Shutdown" to port 0x8900 exits with status 1 and logs
+        "shutdown requested"; with reset_on_triple_fault=0 a triple fault is
+        a panic, "3rd (13) exception with no resolution". Bochs has no exit
+        status for pass/fail, so both emulators rely on the kit's last serial
+        line, "[kit] power off: PASS" (common/power.c), for that.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import pty
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import termios
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+EMULATORS = ("qemu", "bochs")
+QEMU = "qemu-system-x86_64"
+BOCHS = "bochs"
+BOCHS_SHARE = Path("/usr/share/bochs")
+VGABIOS = Path("/usr/share/vgabios/vgabios.bin")
+BOCHS_CPU = "corei7_skylake_x"      # VMX with EPT and unrestricted guest
+BOCHS_CYLINDER = 16 * 63 * 512      # Bochs sizes flat disks in cylinders
+QEMU_EXIT_PASS = (0x10 << 1) | 1    # common/power.h: DEBUG_EXIT_PASS
+QEMU_EXIT_FAIL = (0x11 << 1) | 1    # common/power.h: DEBUG_EXIT_FAIL
+POWER_LINE = re.compile(r"\[kit\] power off: (PASS|FAIL \(status (-?\d+)\))")
+
+EXCEPTION_NAMES = {
+    0x00: "#DE divide error", 0x01: "#DB debug", 0x02: "NMI",
+    0x03: "#BP breakpoint", 0x04: "#OF overflow", 0x05: "#BR bound range",
+    0x06: "#UD invalid opcode", 0x07: "#NM device not available",
+    0x08: "#DF double fault", 0x0A: "#TS invalid TSS",
+    0x0B: "#NP segment not present", 0x0C: "#SS stack fault",
+    0x0D: "#GP general protection", 0x0E: "#PF page fault",
+    0x10: "#MF x87 error", 0x11: "#AC alignment check",
+    0x12: "#MC machine check", 0x13: "#XM SIMD error",
+}
+
+
+class EmulatorMissing(RuntimeError):
+    """The emulator (or its firmware) is not installed."""
+
+
+@dataclasses.dataclass
+class BootResult:
+    """What one boot did, as seen from outside the guest."""
+    emulator: str
+    outcome: str            # pass | fail | triple-fault | reset | hang |
+                            # flood | emulator-error | stopped
+    serial: str             # COM1 transcript, "\r\n" folded to "\n"
+    diagnosis: str          # one line for a human
+    seconds: float          # emulator start to end
+    exit_status: Optional[int] = None
+    status: Optional[int] = None          # the guest's power-off status
+    monitor: dict = dataclasses.field(default_factory=dict)
+    log_tail: str = ""      # the end of the emulator's own log
+    workdir: Optional[str] = None         # kept only with keep=True
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "pass"
+
+    def lines(self) -> list[str]:
+        return self.serial.splitlines()
+
+    def report(self) -> str:
+        """The diagnosis and transcript, as a failing test shows them."""
+        text = f"{self.emulator}: {self.diagnosis}\n--- COM1 transcript ---\n"
+        text += self.serial[-8000:] if self.serial else "(nothing)\n"
+        if self.log_tail and self.outcome not in ("pass", "fail"):
+            text += f"\n--- {self.emulator} log (end) ---\n{self.log_tail}"
+        return text
+
+
+def have(emulator: str) -> Optional[str]:
+    """None if @emulator can run here, else why not (one line)."""
+    if emulator == "qemu":
+        if not shutil.which(QEMU):
+            return f"{QEMU} is not installed (Debian package qemu-system-x86)"
+    elif emulator == "bochs":
+        if not shutil.which(BOCHS):
+            return "bochs is not installed (Debian package bochs)"
+        if not (BOCHS_SHARE / "BIOS-bochs-latest").exists():
+            return "the Bochs BIOS is missing (Debian package bochsbios)"
+        if not VGABIOS.exists():
+            return "the VGA BIOS is missing (Debian package vgabios)"
+        if not list(Path("/usr/lib").glob("*/bochs/plugins/libbx_term_gui*")):
+            return "Bochs' terminal display is missing (Debian package bochs-term)"
+    else:
+        return f"unknown emulator {emulator!r} (choose from {', '.join(EMULATORS)})"
+    return None
+
+
+# ---------------------------------------------------------------- parameters
+def load_params(params_json: Path) -> dict:
+    """{name: entry} from a lesson's params.json (see common/tools/params.py)."""
+    with open(params_json) as f:
+        return {p["name"]: p for p in json.load(f)["params"]}
+
+
+def encode_param(entry: dict, value) -> bytes:
+    """The bytes that set parameter @entry to @value, checked for range."""
+    size = entry["size"]
+    if entry["type"] == "uint":
+        if not 0 <= int(value) < 1 << (8 * size):
+            raise ValueError(f"parameter {entry['name']}={value} does not "
+                             f"fit in {size} byte(s)")
+        return int(value).to_bytes(size, "little")
+    raw = value.encode("ascii") if isinstance(value, str) else bytes(value)
+    if len(raw) != size:
+        raise ValueError(f"parameter {entry['name']} takes exactly {size} "
+                         f"bytes, got {len(raw)}")
+    return raw
+
+
+def patch_image(image: bytearray, params: dict, values: dict) -> None:
+    """Write each of @values into @image at its parameter's offset."""
+    for name, value in values.items():
+        if name not in params:
+            raise KeyError(f"no parameter {name!r}; the image has "
+                           f"{', '.join(sorted(params)) or 'none'}")
+        entry = params[name]
+        image[entry["offset"]:entry["offset"] + entry["size"]] = \
+            encode_param(entry, value)
+
+
+# ---------------------------------------------------------------- QEMU monitor
+class Monitor:
+    """QEMU's human monitor (HMP) on a Unix socket: one command at a time."""
+    PROMPT = b"(qemu) "
+
+    def __init__(self, path: str, timeout: float = 5.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        self._read_until_prompt()
+
+    def _read_until_prompt(self) -> str:
+        data = b""
+        while not data.endswith(self.PROMPT):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode("utf-8", "replace")
+
+    def command(self, cmd: str) -> str:
+        """Run @cmd and return its output without the echo and prompt."""
+        self.sock.sendall(cmd.encode() + b"\n")
+        out = self._read_until_prompt()
+        out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out).replace("\r", "")
+        lines = out.split("\n")
+        if lines and cmd in lines[0]:
+            lines = lines[1:]
+        text = "\n".join(lines)
+        if text.endswith("(qemu) "):
+            text = text[: -len("(qemu) ")]
+        return text.strip("\n")
+
+    def close(self):
+        self.sock.close()
+
+
+# ---------------------------------------------------------------- boot
+@dataclasses.dataclass
+class _Run:
+    proc: subprocess.Popen
+    serial_path: Path
+    log_path: Path
+    monitor_path: Optional[Path] = None
+    pty_master: Optional[int] = None
+    pty_thread: Optional[threading.Thread] = None
+
+
+def _qemu_command(disk: Path, work: Path, memory_mib: int, cpus: int,
+                  display: str, debug_exit: bool) -> list[str]:
+    cmd = [QEMU, "-machine", "pc", "-m", str(memory_mib),
+           "-smp", str(cpus), "-nic", "none", "-no-reboot",
+           "-drive", f"file={disk},format=raw,if=ide,snapshot=on",
+           "-serial", f"file:{work / 'com1.txt'}",
+           "-monitor", f"unix:{work / 'monitor.sock'},server=on,wait=off",
+           "-d", "int,cpu_reset,guest_errors", "-D", str(work / "qemu.log")]
+    if debug_exit:
+        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if display == "none":
+        cmd += ["-display", "none"]
+    elif display == "curses":
+        cmd += ["-display", "curses"]
+    else:                            # a window on $DISPLAY
+        cmd += ["-display", "gtk"] if display == "gtk" else []
+    return cmd
+
+
+def _bochs_config(disk: Path, work: Path, memory_mib: int, cpus: int,
+                  cpu_model: str, display: str) -> Path:
+    cpu = f"model={cpu_model}, reset_on_triple_fault=0, ips=50000000"
+    if cpus > 1:
+        cpu += f", count={cpus}"
+    rc = work / "bochsrc"
+    rc.write_text(f"""\
+# Generated by harness/kit/emu.py for one boot; see the Bochs manual.
+megs: {memory_mib}
+romimage: file={BOCHS_SHARE / 'BIOS-bochs-latest'}
+vgaromimage: file={VGABIOS}
+cpu: {cpu}
+ata0-master: type=disk, path={disk}, mode=flat
+boot: disk
+com1: enabled=1, mode=file, dev={work / 'com1.txt'}
+display_library: {display}
+log: {work / 'bochs.log'}
+panic: action=fatal
+error: action=report
+info: action=report
+debug: action=ignore
+clock: sync=none, time0=1
+speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+""")
+    (work / "continue.rc").write_text("c\n")  # Bochs' debugger: just run
+    return rc
+
+
+def _drain_pty(fd: int, keep: bytearray) -> None:
+    """Read Bochs' terminal display forever so that it never blocks."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        keep.extend(data)
+        del keep[:-65536]
+
+
+def _kill(run: _Run) -> None:
+    """Stop the emulator and everything it started. Idempotent."""
+    if run.proc.poll() is None:
+        try:
+            os.killpg(run.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        run.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    if run.pty_master is not None:
+        try:
+            os.close(run.pty_master)
+        except OSError:
+            pass
+        run.pty_master = None
+
+
+def _read_serial(path: Path, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit + 1)
+    except FileNotFoundError:
+        return b""
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _qemu_triple_fault_chain(log: str) -> str:
+    """'#GP general protection -> #DF double fault' from QEMU's -d int log."""
+    chain = []
+    for match in re.finditer(r"check_exception old: (0x[0-9a-f]+) new "
+                             r"(0x[0-9a-f]+)", log):
+        old, new = int(match.group(1), 16), int(match.group(2), 16)
+        if old == 0xFFFFFFFF:
+            chain = []
+        chain.append(new)
+    names = [EXCEPTION_NAMES.get(v, f"vector {v:#x}") for v in chain[-3:]]
+    return " -> ".join(names) if names else "no exception recorded"
+
+
+def _qemu_where(log: str) -> str:
+    """The instruction pointer of the last interrupt QEMU logged."""
+    hits = re.findall(r"pc=([0-9a-f]+)", log)
+    return f" at pc={int(hits[-1], 16):#x}" if hits else ""
+
+
+def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
+         cpus: int = 1, timeout: float = 20.0, serial_cap: int = 1 << 20,
+         params: Optional[dict] = None, params_json=None,
+         bochs_cpu: str = BOCHS_CPU, until: Optional[str] = None,
+         monitor_commands: Optional[list[str]] = None,
+         on_serial: Optional[Callable[[str], None]] = None,
+         display: str = "none", interactive: bool = False,
+         debug_exit: bool = True, keep: bool = False) -> BootResult:
+    """Boot @image and watch it until it ends (see the module docstring).
+
+    params/params_json: patch these parameters into the private copy.
+    until: stop the guest (outcome "stopped") once COM1 matches this regex,
+        after running @monitor_commands in QEMU's monitor (results in
+        BootResult.monitor). Used to inspect a guest parked at a known point.
+    on_serial: called with each new piece of COM1 text as it arrives.
+    display/interactive: for `make run`; tests leave the defaults.
+    """
+    why = have(emulator)
+    if why:
+        raise EmulatorMissing(why)
+    image = Path(image)
+    if not image.is_file():
+        raise FileNotFoundError(f"{image}: no such disk image (run make first)")
+    data = bytearray(image.read_bytes())
+    if len(data) < 512 or data[510:512] != b"\x55\xaa":
+        return BootResult(emulator, "emulator-error", "",
+                          f"{image} is not bootable: sector 0 does not end "
+                          "with the 0x55 0xAA signature", 0.0)
+    if params:
+        if params_json is None:
+            params_json = image.with_name("params.json")
+        patch_image(data, load_params(Path(params_json)), params)
+
+    work = Path(tempfile.mkdtemp(prefix=f"kit-{emulator}-"))
+    disk = work / "disk.img"
+    if emulator == "bochs":          # whole cylinders, or Bochs refuses it
+        data.extend(bytes(-len(data) % BOCHS_CYLINDER))
+    disk.write_bytes(bytes(data))
+
+    start = time.monotonic()
+    run = _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
+                 interactive, debug_exit)
+    try:
+        result = _watch(run, emulator, start, timeout, serial_cap, until,
+                        monitor_commands, on_serial)
+    finally:
+        _kill(run)
+        if run.pty_thread:
+            run.pty_thread.join(timeout=2)
+    result.seconds = time.monotonic() - start
+    if result.outcome in ("hang", "flood"):
+        pass
+    else:
+        _classify(result, run, emulator)
+    if keep:
+        result.workdir = str(work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
+           interactive, debug_exit) -> _Run:
+    serial = work / "com1.txt"
+    if emulator == "qemu":
+        cmd = _qemu_command(disk, work, memory_mib, cpus, display, debug_exit)
+        std = None if interactive else subprocess.DEVNULL
+        proc = subprocess.Popen(cmd, stdin=std, stdout=std,
+                                stderr=None if interactive else open(
+                                    work / "stderr.txt", "wb"),
+                                start_new_session=not interactive, cwd=work)
+        return _Run(proc, serial, work / "qemu.log", work / "monitor.sock")
+    rc = _bochs_config(disk, work, memory_mib, cpus, bochs_cpu,
+                       display if display in ("term", "x", "sdl2")
+                       else "term")
+    cmd = [BOCHS, "-q", "-f", str(rc), "-rc", str(work / "continue.rc")]
+    env = dict(os.environ, TERM=os.environ.get("TERM", "xterm") or "xterm")
+    if interactive:                  # the user's own terminal shows the screen
+        proc = subprocess.Popen(cmd, cwd=work, env=env)
+        return _Run(proc, serial, work / "bochs.log")
+    # Bochs' term display needs a terminal: give it a pseudo-terminal of a
+    # fixed size so that it behaves the same with or without a tty (CI).
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env["TERM"] = "xterm"
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave,
+                            cwd=work, env=env, start_new_session=True)
+    os.close(slave)
+    screen = bytearray()
+    thread = threading.Thread(target=_drain_pty, args=(master, screen),
+                              daemon=True)
+    thread.start()
+    return _Run(proc, serial, work / "bochs.log", pty_master=master,
+                pty_thread=thread)
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").replace("\r\n", "\n").replace(
+        "\r", "")
+
+
+def _watch(run: _Run, emulator, start, timeout, serial_cap, until,
+           monitor_commands, on_serial) -> BootResult:
+    seen = 0
+    pattern = re.compile(until) if until else None
+    while True:
+        exited = run.proc.poll() is not None
+        raw = _read_serial(run.serial_path, serial_cap)
+        if len(raw) > seen and on_serial:
+            on_serial(_decode(raw[seen:]))
+        seen = len(raw)
+        text = _decode(raw[:serial_cap])
+        if len(raw) > serial_cap:
+            return BootResult(
+                emulator, "flood", text,
+                f"serial flood: the guest printed more than {serial_cap} "
+                "bytes without powering off (a print loop?); stopped it",
+                0.0)
+        if pattern and pattern.search(text):
+            result = BootResult(emulator, "stopped", text,
+                                f"stopped at {until!r} as asked", 0.0)
+            if monitor_commands and run.monitor_path:
+                mon = Monitor(str(run.monitor_path))
+                try:
+                    for cmd in monitor_commands:
+                        result.monitor[cmd] = mon.command(cmd)
+                finally:
+                    mon.close()
+            return result
+        if exited:
+            return BootResult(emulator, "exited", text, "", 0.0,
+                              exit_status=run.proc.returncode)
+        if time.monotonic() - start > timeout:
+            where = _where_hung(run, emulator)
+            return BootResult(
+                emulator, "hang", text,
+                f"guest hung: no power-off within {timeout:g} s{where}", 0.0)
+        time.sleep(0.01)
+
+
+def _where_hung(run: _Run, emulator) -> str:
+    """Ask the emulator where the CPU is, before we kill it."""
+    if emulator != "qemu" or not run.monitor_path:
+        return " (Bochs cannot be asked for RIP; see `make debug EMU=bochs`)"
+    try:
+        mon = Monitor(str(run.monitor_path), timeout=2)
+        try:
+            regs = mon.command("info registers")
+        finally:
+            mon.close()
+    except OSError:
+        return ""
+    match = re.search(r"RIP=([0-9a-f]+)", regs) or \
+        re.search(r"EIP=([0-9a-f]+)", regs)
+    mode = ""
+    cr0 = re.search(r"CR0=([0-9a-f]+)", regs)
+    if cr0:
+        mode = " (protected mode)" if int(cr0.group(1), 16) & 1 else \
+            " (real mode)"
+    return f"; the CPU was at RIP={int(match.group(1), 16):#x}{mode}" \
+        if match else ""
+
+
+def _classify(result: BootResult, run: _Run, emulator: str) -> None:
+    """Turn an exit (or a stop) into pass/fail/triple-fault/... + diagnosis."""
+    log = ""
+    try:
+        log = run.log_path.read_text(errors="replace")
+    except FileNotFoundError:
+        pass
+    result.log_tail = _tail(run.log_path)
+    power = None
+    for power in POWER_LINE.finditer(result.serial):
+        pass                              # keep the last one
+    if power:
+        result.status = 0 if power.group(1) == "PASS" else int(power.group(2))
+    if result.outcome == "stopped":
+        return
+    rc = result.exit_status
+    if emulator == "qemu":
+        stderr = _tail(run.log_path.with_name("stderr.txt"), 5)
+        if rc == QEMU_EXIT_PASS and result.status == 0:
+            result.outcome, result.diagnosis = "pass", "powered off: PASS"
+        elif rc in (QEMU_EXIT_PASS, QEMU_EXIT_FAIL):
+            result.outcome = "fail"
+            result.diagnosis = ("powered off: FAIL" +
+                                (f" (status {result.status})"
+                                 if result.status else ""))
+        elif rc == 0 and "Triple fault" in log:
+            result.outcome = "triple-fault"
+            result.diagnosis = ("triple fault: the CPU reset itself after "
+                                f"{_qemu_triple_fault_chain(log)}"
+                                f"{_qemu_where(log)}")
+        elif rc == 0:
+            result.outcome = "reset"
+            result.diagnosis = ("the machine reset or shut down without the "
+                                "kit's power-off (no isa-debug-exit status)")
+        else:
+            result.outcome = "emulator-error"
+            result.diagnosis = (f"QEMU exited with status {rc}: "
+                                f"{stderr.strip() or 'no message'}")
+        return
+    # Bochs: the log says why it stopped.
+    if "shutdown requested" in log and power is not None:
+        result.outcome = "pass" if result.status == 0 else "fail"
+        result.diagnosis = "powered off: " + ("PASS" if result.status == 0
+                                              else f"FAIL (status "
+                                              f"{result.status})")
+    elif "shutdown requested" in log:
+        result.outcome = "fail"
+        result.diagnosis = ("powered off without the kit's status line "
+                            "(\"[kit] power off: ...\")")
+    elif "exception with no resolution" in log:
+        panic = re.search(r"exception\(\): (3rd .*)", log)
+        rip = re.findall(r"\| (?:RIP|EIP)=([0-9a-f]+)", log)
+        where = f" at RIP={int(rip[-1], 16):#x}" if rip else ""
+        result.outcome = "triple-fault"
+        result.diagnosis = ("triple fault: the CPU gave up (Bochs: "
+                            f"{panic.group(1).strip() if panic else 'panic'})"
+                            f"{where}")
+    else:
+        panic = re.findall(r">>PANIC<< (.*)", log)
+        result.outcome = "emulator-error"
+        result.diagnosis = (f"Bochs stopped with status {rc}: " +
+                            (panic[-1].strip() if panic else
+                             "no reason in its log"))

@@ -1,0 +1,105 @@
+; entry.asm - lesson 02: from real mode to 32-bit protected mode and C.
+;
+; Boot chain: the disk loader (common/boot/loader.asm) read this program to
+; 0x8000 and jumped to _start in real mode with the boot drive in DL. Here we
+; collect what only the BIOS can tell us (A20, the memory map), load a flat
+; GDT, set CR0.PE, and far-jump into 32-bit code, which sets up segments, a
+; stack and .bss, then calls kmain() (main.c). We never come back.
+
+        bits    16
+        section .entry
+
+; A segment descriptor, built from its fields (SDM Vol. 3A, 3.4.5):
+;   GDT_ENTRY base, limit (20 bits), access byte, flags nibble
+%macro GDT_ENTRY 4
+        dw      (%2) & 0xFFFF                   ; limit 15:0
+        dw      (%1) & 0xFFFF                   ; base 15:0
+        db      ((%1) >> 16) & 0xFF             ; base 23:16
+        db      (%3)                            ; access: P DPL S type
+        db      (((%4) & 0xF) << 4) | (((%2) >> 16) & 0xF) ; flags, limit 19:16
+        db      ((%1) >> 24) & 0xFF             ; base 31:24
+%endmacro
+
+ACCESS_CODE     equ 0x9A                ; present, ring 0, code, execute/read
+ACCESS_DATA     equ 0x92                ; present, ring 0, data, read/write
+FLAGS_32BIT_4K  equ 0xC                 ; G=1 (limit in 4 KiB pages), D/B=1
+CODE_SEL        equ gdt.code - gdt      ; selector = byte offset in the GDT
+DATA_SEL        equ gdt.data - gdt
+CR0_PE          equ 1                   ; CR0 bit 0: protection enable
+STACK_SIZE      equ 16384
+
+        global  _start
+_start:
+        cli
+        xor     ax, ax
+        mov     ds, ax
+        mov     es, ax
+        mov     ss, ax
+        mov     sp, 0x7C00              ; real-mode stack below the loader
+        sti                             ; the BIOS calls below need IRQs
+        mov     [boot_drive], dl
+        cld
+
+        extern  a20_enable, e820_read
+        call    a20_enable              ; a20.asm
+        jc      .no_a20
+        call    e820_read               ; e820.asm
+
+        cli                             ; no real-mode IVT from here on
+        lgdt    [gdt_descriptor]
+        mov     eax, cr0
+        or      eax, CR0_PE
+        mov     cr0, eax
+        ; Protected mode is on, but CS still holds a real-mode segment and
+        ; the CPU may have prefetched 16-bit instructions. A far jump loads
+        ; CS from the GDT (making us 32-bit) and flushes the pipeline.
+        jmp     CODE_SEL:protected_mode
+
+.no_a20:
+        mov     si, msg_no_a20
+        call    puts16
+        mov     al, 1
+        jmp     power_off16
+
+%include "rm_io.inc"
+%include "rm_power.inc"
+msg_no_a20:     db "lesson 02: could not switch A20 on", 0
+
+        align   8
+gdt:                                    ; the flat model: 0 to 4 GiB
+        dq      0                       ; the null descriptor is required
+.code:  GDT_ENTRY 0, 0xFFFFF, ACCESS_CODE, FLAGS_32BIT_4K
+.data:  GDT_ENTRY 0, 0xFFFFF, ACCESS_DATA, FLAGS_32BIT_4K
+.end:
+gdt_descriptor:                         ; the operand of LGDT
+        dw      gdt.end - gdt - 1       ; limit: size in bytes minus one
+        dd      gdt                     ; linear base address
+
+        global  boot_drive
+boot_drive:     db 0
+
+        bits    32
+protected_mode:
+        mov     ax, DATA_SEL            ; every data segment register gets
+        mov     ds, ax                  ; the flat data descriptor; their
+        mov     es, ax                  ; hidden caches still held real-mode
+        mov     fs, ax                  ; values until reloaded
+        mov     gs, ax
+        mov     ss, ax
+        mov     esp, stack_top
+        extern  __bss_start, __bss_end
+        mov     edi, __bss_start        ; C expects .bss to be zero; the
+        mov     ecx, __bss_end          ;   image does not store it
+        sub     ecx, edi
+        xor     eax, eax
+        rep     stosb
+        extern  kmain
+        call    kmain                   ; does not return
+.hang:  cli
+        hlt
+        jmp     .hang
+
+        section .bss
+        align   16
+stack:  resb    STACK_SIZE
+stack_top:
