@@ -16,8 +16,8 @@
 #   params.json   the image's patchable parameters (name, offset, size, default)
 
 TOP    := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
-LESSON := $(notdir $(CURDIR))
-B      := $(TOP)/build/$(LESSON)
+LESSON_DIR := $(notdir $(CURDIR))
+B      := $(TOP)/build/$(LESSON_DIR)
 C      := $(TOP)/common
 
 PYTHON  ?= /usr/bin/python3
@@ -26,6 +26,9 @@ CC      := gcc
 LD      := ld
 OBJCOPY := objcopy
 OBJDUMP := objdump
+# Our images are flat binaries with no OS to enforce permissions: silence
+# ld's warnings about executable stacks and RWX segments.
+LDFLAGS := -m elf_i386 -z noexecstack --no-warn-rwx-segments
 
 # Real-mode and 32-bit code are both assembled as 32-bit ELF objects (NASM's
 # `bits 16` works inside them); the linker script decides the addresses.
@@ -65,7 +68,7 @@ $(B):
 ifeq ($(KIND),bootsector)
 # ---- lesson 01: the whole program is the boot sector -------------------
 $(B)/boot.elf: $(ASM_OBJS) $(C)/boot16.ld
-	$(LD) -m elf_i386 -T $(C)/boot16.ld -Map $(B)/disk.map -o $@ $(ASM_OBJS)
+	$(LD) $(LDFLAGS) -T $(C)/boot16.ld -Map $(B)/disk.map -o $@ $(ASM_OBJS)
 	$(OBJDUMP) -d -M i8086 $@ > $(B)/boot.dis
 
 $(B)/disk.img: $(B)/boot.elf $(C)/tools/sign.py
@@ -80,7 +83,7 @@ else ifeq ($(KIND),kernel32)
 OBJS := $(ASM_OBJS) $(patsubst %,$(B)/%.o,$(C_SRCS) $(COMMON_C))
 
 $(B)/loader.elf: $(B)/loader.asm.o $(C)/boot16.ld
-	$(LD) -m elf_i386 -T $(C)/boot16.ld -Map $(B)/loader.map -o $@ $<
+	$(LD) $(LDFLAGS) -T $(C)/boot16.ld -Map $(B)/loader.map -o $@ $<
 	$(OBJDUMP) -d -M i8086 $@ > $(B)/loader.dis
 
 $(B)/loader.bin: $(B)/loader.elf $(C)/tools/sign.py
@@ -88,7 +91,7 @@ $(B)/loader.bin: $(B)/loader.elf $(C)/tools/sign.py
 	$(PYTHON) $(C)/tools/sign.py $(B)/loader.raw $@
 
 $(B)/kernel.elf: $(OBJS) $(C)/kernel32.ld
-	$(LD) -m elf_i386 -T $(C)/kernel32.ld -Map $(B)/disk.map -o $@ $(OBJS)
+	$(LD) $(LDFLAGS) -T $(C)/kernel32.ld -Map $(B)/disk.map -o $@ $(OBJS)
 	$(OBJDUMP) -S $@ > $(B)/kernel.dis
 
 $(B)/disk.img: $(B)/loader.elf $(B)/loader.bin $(B)/kernel.elf $(C)/tools/mkimage.py

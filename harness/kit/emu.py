@@ -208,15 +208,20 @@ class _Run:
 
 
 def _qemu_command(disk: Path, work: Path, memory_mib: int, cpus: int,
-                  display: str, debug_exit: bool) -> list[str]:
+                  display: str, debug_exit: bool,
+                  interactive: bool) -> list[str]:
     cmd = [QEMU, "-machine", "pc", "-m", str(memory_mib),
            "-smp", str(cpus), "-nic", "none", "-no-reboot",
            "-drive", f"file={disk},format=raw,if=ide,snapshot=on",
            "-serial", f"file:{work / 'com1.txt'}",
-           "-monitor", f"unix:{work / 'monitor.sock'},server=on,wait=off",
            "-d", "int,cpu_reset,guest_errors", "-D", str(work / "qemu.log")]
+    if not interactive:              # a person keeps the monitor on Ctrl-Alt-2
+        cmd += ["-monitor",
+                f"unix:{work / 'monitor.sock'},server=on,wait=off"]
     if debug_exit:
         cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    else:                            # make run HOLD=1: keep the last screen
+        cmd += ["-action", "shutdown=pause"]
     if display == "none":
         cmd += ["-display", "none"]
     elif display == "curses":
@@ -228,7 +233,11 @@ def _qemu_command(disk: Path, work: Path, memory_mib: int, cpus: int,
 
 def _bochs_config(disk: Path, work: Path, memory_mib: int, cpus: int,
                   cpu_model: str, display: str) -> Path:
-    cpu = f"model={cpu_model}, reset_on_triple_fault=0, ips=50000000"
+    # ips: how many instructions make one emulated second. Timed waits (the
+    # BIOS's disk time-outs, the UART sending at 115200 baud) cost the guest
+    # that many polling instructions; 4 million (Bochs' default) keeps every
+    # lesson about as fast as a bare boot, as `make bench` measures.
+    cpu = f"model={cpu_model}, reset_on_triple_fault=0, ips=4000000"
     if cpus > 1:
         cpu += f", count={cpus}"
     rc = work / "bochsrc"
@@ -305,15 +314,23 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def _qemu_triple_fault_chain(log: str) -> str:
     """'#GP general protection -> #DF double fault' from QEMU's -d int log."""
+    # Each line is one exception raised while delivering another: "old" is
+    # the one being delivered (0xffffffff: none), "new" the one raised. A
+    # fault during a fault becomes #DF (old 0x8); a fault during #DF resets.
+    events = [(int(m.group(1), 16), int(m.group(2), 16)) for m in re.finditer(
+        r"check_exception old: (0x[0-9a-f]+) new (0x[0-9a-f]+)", log)]
+    starts = [i for i, (old, _) in enumerate(events) if old == 0xFFFFFFFF]
+    if not starts:
+        return "no exception recorded"
     chain = []
-    for match in re.finditer(r"check_exception old: (0x[0-9a-f]+) new "
-                             r"(0x[0-9a-f]+)", log):
-        old, new = int(match.group(1), 16), int(match.group(2), 16)
-        if old == 0xFFFFFFFF:
-            chain = []
-        chain.append(new)
-    names = [EXCEPTION_NAMES.get(v, f"vector {v:#x}") for v in chain[-3:]]
-    return " -> ".join(names) if names else "no exception recorded"
+    for old, new in events[starts[-1]:]:
+        if old != 0xFFFFFFFF and (not chain or chain[-1] != old):
+            chain.append(old)
+        if not chain:
+            chain.append(new)
+    chain.append(events[-1][1])
+    return " -> ".join(EXCEPTION_NAMES.get(v, f"vector {v:#x}")
+                       for v in chain)
 
 
 def _qemu_where(log: str) -> str:
@@ -323,7 +340,7 @@ def _qemu_where(log: str) -> str:
 
 
 def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
-         cpus: int = 1, timeout: float = 20.0, serial_cap: int = 1 << 20,
+         cpus: int = 1, timeout: Optional[float] = 20.0, serial_cap: int = 1 << 20,
          params: Optional[dict] = None, params_json=None,
          bochs_cpu: str = BOCHS_CPU, until: Optional[str] = None,
          monitor_commands: Optional[list[str]] = None,
@@ -337,7 +354,8 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         after running @monitor_commands in QEMU's monitor (results in
         BootResult.monitor). Used to inspect a guest parked at a known point.
     on_serial: called with each new piece of COM1 text as it arrives.
-    display/interactive: for `make run`; tests leave the defaults.
+    timeout: seconds before the guest counts as hung; None waits forever.
+    display/interactive/debug_exit: for `make run`; tests leave the defaults.
     """
     why = have(emulator)
     if why:
@@ -387,13 +405,16 @@ def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
            interactive, debug_exit) -> _Run:
     serial = work / "com1.txt"
     if emulator == "qemu":
-        cmd = _qemu_command(disk, work, memory_mib, cpus, display, debug_exit)
+        cmd = _qemu_command(disk, work, memory_mib, cpus, display, debug_exit,
+                            interactive)
         std = None if interactive else subprocess.DEVNULL
-        proc = subprocess.Popen(cmd, stdin=std, stdout=std,
-                                stderr=None if interactive else open(
-                                    work / "stderr.txt", "wb"),
-                                start_new_session=not interactive, cwd=work)
-        return _Run(proc, serial, work / "qemu.log", work / "monitor.sock")
+        with open(work / "stderr.txt", "wb") as err:
+            proc = subprocess.Popen(cmd, stdin=std, stdout=std,
+                                    stderr=None if interactive else err,
+                                    start_new_session=not interactive,
+                                    cwd=work)
+        return _Run(proc, serial, work / "qemu.log",
+                    None if interactive else work / "monitor.sock")
     rc = _bochs_config(disk, work, memory_mib, cpus, bochs_cpu,
                        display if display in ("term", "x", "sdl2")
                        else "term")
@@ -454,7 +475,7 @@ def _watch(run: _Run, emulator, start, timeout, serial_cap, until,
         if exited:
             return BootResult(emulator, "exited", text, "", 0.0,
                               exit_status=run.proc.returncode)
-        if time.monotonic() - start > timeout:
+        if timeout is not None and time.monotonic() - start > timeout:
             where = _where_hung(run, emulator)
             return BootResult(
                 emulator, "hang", text,
@@ -474,15 +495,17 @@ def _where_hung(run: _Run, emulator) -> str:
             mon.close()
     except OSError:
         return ""
-    match = re.search(r"RIP=([0-9a-f]+)", regs) or \
+    rip = re.search(r"RIP=([0-9a-f]+)", regs) or \
         re.search(r"EIP=([0-9a-f]+)", regs)
-    mode = ""
     cr0 = re.search(r"CR0=([0-9a-f]+)", regs)
-    if cr0:
-        mode = " (protected mode)" if int(cr0.group(1), 16) & 1 else \
-            " (real mode)"
-    return f"; the CPU was at RIP={int(match.group(1), 16):#x}{mode}" \
-        if match else ""
+    cs = re.search(r"CS =([0-9a-f]+) ([0-9a-f]+)", regs)
+    if not rip:
+        return ""
+    ip = int(rip.group(1), 16)
+    if cr0 and not int(cr0.group(1), 16) & 1 and cs:
+        return (f"; the CPU was at {int(cs.group(1), 16):04x}:{ip:04x} "
+                f"(real mode, linear {int(cs.group(2), 16) + ip:#x})")
+    return f"; the CPU was at RIP={ip:#x}"
 
 
 def _classify(result: BootResult, run: _Run, emulator: str) -> None:

@@ -22,7 +22,7 @@ CELLS           equ 80                  ; width of the ring = a screen row
 SCREEN_ROWS     equ 25
 VGA_SEGMENT     equ 0xB800              ; colour text buffer at 0xB8000
 LIVE_CELL       equ 0x0ADB              ; light green full block
-DEAD_CELL       equ 0x0100 | ' '        ; blank on blue: shows the ring's edges
+DEAD_CELL       equ 0x1000 | ' '        ; blank on blue: shows the ring's edges
 NEXT_ROW        equ 0x0600              ; scratch: next generation (free RAM)
 
         global  _start
@@ -111,6 +111,20 @@ generation:
         dec     cx                      ; (too far for LOOP's short jump)
         jnz     generation
 
+        ; Put the BIOS cursor under the picture, so that the power-off
+        ; message (printed through the BIOS teletype) does not overwrite it.
+        mov     ax, di
+        mov     bl, CELLS * 2
+        div     bl                      ; AL = rows drawn (at most 25)
+        mov     dh, al
+        cmp     dh, SCREEN_ROWS - 1
+        jbe     .cursor
+        mov     dh, SCREEN_ROWS - 1
+.cursor:
+        xor     dl, dl                  ; column 0
+        xor     bh, bh                  ; display page 0
+        mov     ah, 0x02                ; int 10h AH=02h: set cursor position
+        int     0x10
         xor     al, al                  ; all generations shown: pass
         jmp     power_off16
 

@@ -1,0 +1,50 @@
+# The kit's front door. `make help` lists the targets; README.md explains them.
+
+LESSONS     := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
+PYTHON      := /usr/bin/python3
+DEPS        := sh common/tools/deps.sh
+KIT         := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m kit
+LESSON      ?=
+EMU         ?=
+HOLD        ?=
+PYTEST_ARGS ?=
+BENCH_RUNS  ?= 7
+
+.PHONY: all help deps run test bench clean tools $(LESSONS)
+
+all: $(LESSONS)
+
+help:
+	@echo "make                 build every lesson into build/"
+	@echo "make run [LESSON=NN] [EMU=qemu|bochs] [HOLD=1]"
+	@echo "                     boot a lesson (default: the most advanced one)"
+	@echo "make test [PYTEST_ARGS='-k lesson01 -m qemu']"
+	@echo "                     build, then run every test on every emulator"
+	@echo "make bench           time each lesson against a bare boot"
+	@echo "make deps            install every Debian package the kit needs"
+	@echo "make clean           remove build/"
+
+# Check the build tools once, before the first lesson builds.
+tools:
+	@$(DEPS) ensure build
+
+$(LESSONS): tools
+	@$(MAKE) --no-print-directory -C lessons/$@
+
+deps:
+	@$(DEPS) install
+
+run: all
+	@$(KIT) run --lesson '$(LESSON)' --emu '$(EMU)' $(if $(HOLD),--hold)
+
+test: all
+	@$(DEPS) ensure test
+	@$(DEPS) ensure --soft qemu bochs
+	$(PYTHON) -m pytest -c harness/pytest.ini --rootdir=harness $(PYTEST_ARGS)
+
+bench: all
+	@$(DEPS) ensure --soft qemu bochs
+	@$(KIT) bench --runs $(BENCH_RUNS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,125 @@
+"""pytest configuration for the kit's harness.
+
+Each lesson's test module sets LESSON = "NN". A test that asks for the
+`emulator` fixture runs once per emulator that can boot that lesson, marked
+`qemu` or `bochs`; every test of test_NN_*.py is marked `lessonNN`. So:
+    make test PYTEST_ARGS='-m bochs'        every Bochs boot
+    make test PYTEST_ARGS='-k lesson01'     lesson 01 only
+
+A missing emulator is a skip that names the package, except in CI (CI set),
+where it is a failure: CI must boot everything. After any failing test the
+report shows the COM1 transcript of each boot the test made.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kit import emu, lessons  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--emulator", action="append", default=[],
+                     choices=emu.EMULATORS,
+                     help="only boot on this emulator (repeatable)")
+    parser.addoption("--build-dir", default=str(lessons.BUILD),
+                     help="where the lessons were built (default: build/)")
+
+
+def pytest_configure(config):
+    lessons.BUILD = Path(config.getoption("--build-dir")).resolve()
+    config._kit_ci_skips = []
+
+
+def _module_lesson(module) -> str | None:
+    match = re.match(r"test_(\d\d)_", Path(module.__file__).name)
+    if match and match.group(1) != "00":
+        return match.group(1)
+    return None
+
+
+def pytest_generate_tests(metafunc):
+    if "emulator" not in metafunc.fixturenames:
+        return
+    number = getattr(metafunc.module, "LESSON", None)
+    supported = lessons.find(number).emulators if number else emu.EMULATORS
+    only = metafunc.definition.get_closest_marker("emulators")
+    if only:                    # @pytest.mark.emulators("qemu"): QEMU-only
+        supported = [e for e in supported if e in only.args]
+    wanted = metafunc.config.getoption("--emulator") or emu.EMULATORS
+    params = [pytest.param(e, marks=getattr(pytest.mark, e), id=e)
+              for e in supported if e in wanted]
+    metafunc.parametrize("emulator", params)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        number = _module_lesson(item.module)
+        if number:
+            item.add_marker(getattr(pytest.mark, f"lesson{number}"))
+        else:
+            item.add_marker(pytest.mark.harness)
+
+
+@pytest.fixture
+def lesson(request) -> lessons.Lesson:
+    """The lesson of this test module, built (or a clear failure)."""
+    lesson = lessons.find(request.module.LESSON)
+    lesson = lessons.Lesson(lesson.number, lesson.name)
+    if not lesson.image.exists():
+        pytest.fail(f"{lesson.image} is missing: run `make` first "
+                    "(make test does)")
+    return lesson
+
+
+@pytest.fixture
+def boot(request, emulator):
+    """boot(image=None, **options) -> BootResult, on this test's emulator.
+
+    The image defaults to the module's lesson. Every result is remembered so
+    that a failing test shows what each boot printed.
+    """
+    why = emu.have(emulator)
+    if why:
+        if IN_CI:
+            pytest.fail(f"CI must run every emulator, but {why}")
+        pytest.skip(why)
+    results = []
+    request.node._kit_boots = results
+
+    def run(image=None, **options):
+        if image is None:
+            image = lessons.find(request.module.LESSON).image
+        result = emu.boot(image, emulator, **options)
+        results.append(result)
+        return result
+
+    return run
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for i, result in enumerate(getattr(item, "_kit_boots", []), 1):
+            report.sections.append((f"boot {i}: {result.emulator}",
+                                    result.report()))
+    if report.skipped and IN_CI and \
+            item.get_closest_marker("may_skip_in_ci") is None:
+        item.config._kit_ci_skips.append(item.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    skips = session.config._kit_ci_skips
+    if skips:
+        print(f"\nCI: {len(skips)} test(s) skipped that must run in CI:",
+              *skips, sep="\n  ")
+        session.exitstatus = 1

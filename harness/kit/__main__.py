@@ -1,0 +1,174 @@
+"""Command line of the harness library: `make run` and `make bench` land here.
+
+    python3 -m kit run [--lesson NN] [--emu qemu|bochs] [--hold]
+    python3 -m kit bench [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import emu, lessons
+
+DEPS = lessons.ROOT / "common" / "tools" / "deps.sh"
+
+
+def ensure_emulator(name: str) -> None:
+    """Install (or name) what @name needs, or exit with deps.sh's message."""
+    if subprocess.run(["sh", str(DEPS), "ensure", name]).returncode != 0:
+        sys.exit(1)
+
+
+def pick_display(emulator: str) -> tuple[str, bool]:
+    """(display, takes_terminal): a window when there is a display, the
+    terminal when there is one, otherwise nothing at all."""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        if emulator == "qemu":
+            return "gtk", False
+        for plugin, name in (("x", "x"), ("sdl2", "sdl2")):
+            if glob.glob(f"/usr/lib/*/bochs/plugins/libbx_{plugin}_gui*"):
+                return name, False
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return ("curses" if emulator == "qemu" else "term"), True
+    return ("none" if emulator == "qemu" else "term"), False
+
+
+def quit_hint(emulator: str, display: str) -> str:
+    if emulator == "qemu" and display == "curses":
+        return ("the lesson powers off by itself; to quit earlier press "
+                "Esc then 2 and type quit")
+    if emulator == "qemu" and display == "gtk":
+        return "the lesson powers off by itself; close the window to quit earlier"
+    if display == "term":
+        return ("the lesson powers off by itself; to quit earlier press "
+                "Ctrl-C (Bochs' debugger prompt) and type quit")
+    return "the lesson powers off by itself; press Ctrl-C to quit earlier"
+
+
+def cmd_run(args) -> int:
+    lesson = lessons.find(args.lesson)
+    emulator = args.emu or lesson.emulators[0]
+    if emulator not in emu.EMULATORS:
+        sys.exit(f"run: EMU={emulator}: choose qemu or bochs")
+    if emulator not in lesson.emulators:
+        sys.exit(f"run: lesson {lesson.number} needs VMX, which QEMU's TCG "
+                 "does not emulate: use EMU=bochs")
+    ensure_emulator(emulator)
+    if not lesson.image.exists():
+        sys.exit(f"run: {lesson.image} is missing: run make first")
+    display, takes_terminal = pick_display(emulator)
+    if args.hold and emulator != "qemu":
+        sys.exit("run: HOLD=1 works with QEMU only")
+    print(f"run: booting {lesson.name} on {emulator} "
+          f"(screen: {display}); {quit_hint(emulator, display)}.",
+          flush=True)
+
+    def echo(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    interactive = takes_terminal or display in ("gtk", "x", "sdl2")
+    result = emu.boot(
+        lesson.image, emulator, display=display, interactive=interactive,
+        timeout=None if interactive else args.timeout,
+        debug_exit=not args.hold,
+        on_serial=None if takes_terminal else echo)
+    if takes_terminal:               # the screen was ours: show COM1 now
+        print("\n--- COM1 ---\n" + result.serial, end="")
+    if args.hold and result.outcome == "reset" and result.status is not None:
+        result.outcome = "pass" if result.status == 0 else "fail"
+        result.diagnosis = "powered off, screen held until the window closed"
+    print(f"\nrun: {lesson.name} on {emulator}: {result.diagnosis}")
+    return 0 if result.passed else 1
+
+
+def floor_image(directory: Path) -> Path:
+    """A sector that powers off at once: the fastest boot an emulator has."""
+    src = directory / "floor.asm"
+    src.write_text("""\
+        bits 16
+        org 0x7C00
+        mov al, 0x10            ; QEMU isa-debug-exit: pass
+        out 0xF4, al
+        mov dx, 0x8900          ; Bochs: "Shutdown"
+        mov si, magic
+.next:  lodsb
+        out dx, al
+        test al, al
+        jnz .next
+        cli
+        hlt
+magic:  db "Shutdown", 0
+        times 510 - ($ - $$) db 0
+        dw 0xAA55
+""")
+    out = directory / "floor.img"
+    subprocess.run(["nasm", "-f", "bin", "-o", str(out), str(src)], check=True)
+    return out
+
+
+def median_seconds(image: Path, emulator: str, runs: int) -> tuple[float, str]:
+    times, outcome = [], ""
+    for _ in range(runs):
+        result = emu.boot(image, emulator, timeout=60)
+        outcome = result.outcome
+        times.append(result.seconds)
+    return statistics.median(times), outcome
+
+
+def cmd_bench(args) -> int:
+    target = 1.25
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kit-bench-") as tmp:
+        floor = floor_image(Path(tmp))
+        for emulator in emu.EMULATORS:
+            why = emu.have(emulator)
+            if why:
+                print(f"bench: {emulator} skipped: {why}")
+                continue
+            base, _ = median_seconds(floor, emulator, args.runs)
+            rows.append(("floor", emulator, base, 1.0, ""))
+            for lesson in lessons.all_lessons():
+                if emulator not in lesson.emulators:
+                    continue
+                secs, outcome = median_seconds(lesson.image, emulator,
+                                               args.runs)
+                note = "" if outcome == "pass" else f"({outcome})"
+                rows.append((lesson.name, emulator, secs, secs / base, note))
+    print(f"\nMedian of {args.runs} boots, emulator start to power-off "
+          f"(target: within {target}x of the floor)\n")
+    print(f"{'lesson':<22} {'emulator':<8} {'median s':>9} {'x floor':>8}")
+    worst = 1.0
+    for name, emulator, secs, ratio, note in rows:
+        flag = " over target" if ratio > target else ""
+        print(f"{name:<22} {emulator:<8} {secs:>9.3f} {ratio:>8.2f}"
+              f"{flag} {note}".rstrip())
+        worst = max(worst, ratio)
+    print(f"\nworst ratio: {worst:.2f}x (target {target}x)")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="kit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="boot one lesson")
+    run.add_argument("--lesson", default="")
+    run.add_argument("--emu", default="")
+    run.add_argument("--hold", action="store_true",
+                     help="QEMU: keep the final screen until the window closes")
+    run.add_argument("--timeout", type=float, default=120.0,
+                     help="seconds before a non-interactive run is a hang")
+    bench = sub.add_parser("bench", help="time every lesson against the floor")
+    bench.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    return cmd_run(args) if args.command == "run" else cmd_bench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
