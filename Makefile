@@ -8,6 +8,7 @@ LESSON      ?=
 EMU         ?=
 HOLD        ?=
 PYTEST_ARGS ?=
+JOBS        ?= 2
 BENCH_RUNS  ?= 7
 
 .PHONY: all help deps run test bench clean tools $(LESSONS)
@@ -20,6 +21,7 @@ help:
 	@echo "                     boot a lesson (default: the most advanced one)"
 	@echo "make test [PYTEST_ARGS='-k lesson01 -m qemu']"
 	@echo "                     build, then run every test on every emulator"
+	@echo "                     (JOBS=2 boots in parallel; JOBS=0 runs one by one)"
 	@echo "make bench           time each lesson against a bare boot"
 	@echo "make deps            install every Debian package the kit needs"
 	@echo "make clean           remove build/"
@@ -40,7 +42,7 @@ run: all
 test: all
 	@$(DEPS) ensure test
 	@$(DEPS) ensure --soft qemu bochs
-	$(PYTHON) -m pytest -c harness/pytest.ini --rootdir=harness $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -c harness/pytest.ini --rootdir=harness -n $(JOBS) $(PYTEST_ARGS)
 
 bench: all
 	@$(DEPS) ensure --soft qemu bochs

@@ -35,7 +35,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     lessons.BUILD = Path(config.getoption("--build-dir")).resolve()
-    config._kit_ci_skips = []
 
 
 def _module_lesson(module) -> str | None:
@@ -112,13 +111,22 @@ def pytest_runtest_makereport(item, call):
         for i, result in enumerate(getattr(item, "_kit_boots", []), 1):
             report.sections.append((f"boot {i}: {result.emulator}",
                                     result.report()))
-    if report.skipped and IN_CI and \
-            item.get_closest_marker("may_skip_in_ci") is None:
-        item.config._kit_ci_skips.append(item.nodeid)
+
+
+def pytest_runtest_logreport(report):
+    """Count the skips CI does not allow (runs where reports arrive, so it
+    works with pytest-xdist's workers too)."""
+    if report.skipped and IN_CI and "may_skip_in_ci" not in report.keywords:
+        _ci_skips.append(report.nodeid)
+
+
+_ci_skips: list[str] = []
 
 
 def pytest_sessionfinish(session, exitstatus):
-    skips = session.config._kit_ci_skips
+    if hasattr(session.config, "workerinput"):
+        return                  # an xdist worker: the controller decides
+    skips = _ci_skips
     if skips:
         print(f"\nCI: {len(skips)} test(s) skipped that must run in CI:",
               *skips, sep="\n  ")

@@ -1,0 +1,140 @@
+"""The harness's own checks: broken guests and bad builds are diagnosed.
+
+Each broken sector (harness/broken/*.asm) is built here, booted, and must be
+reported in one line as what it is, with the emulator gone afterwards.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit import emu, lessons
+
+BROKEN = Path(__file__).resolve().parents[1] / "broken"
+TOOLS = lessons.ROOT / "common" / "tools"
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    """name -> path of each broken sector, assembled with NASM."""
+    out = tmp_path_factory.mktemp("broken")
+    images = {}
+    for src in sorted(BROKEN.glob("*.asm")):
+        image = out / (src.stem + ".img")
+        subprocess.run(["nasm", "-f", "bin", "-I", f"{BROKEN}/", "-o",
+                        str(image), str(src)], check=True)
+        images[src.stem] = image
+    return images
+
+
+def emulator_processes(workdir: str) -> list[str]:
+    """PIDs of processes whose command line mentions @workdir."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if workdir.encode() in cmdline:
+            pids.append(entry.name)
+    return pids
+
+
+def test_hang_is_reported_with_where_the_cpu_was(boot, broken, emulator):
+    """A guest that never powers off is stopped at the timeout and called a
+    hang in one line (on QEMU with the instruction pointer), and the
+    emulator is gone afterwards."""
+    result = boot(broken["hang"], timeout=1.5, keep=True)
+    try:
+        assert result.outcome == "hang"
+        assert "about to hang" in result.serial
+        assert result.diagnosis.startswith("guest hung: no power-off within")
+        assert "\n" not in result.diagnosis
+        if emulator == "qemu":      # the spin loop is in the sector
+            assert "real mode, linear 0x7c" in result.diagnosis
+        assert emulator_processes(result.workdir) == []
+    finally:
+        import shutil
+        shutil.rmtree(result.workdir, ignore_errors=True)
+
+
+def test_triple_fault_is_reported(boot, broken, emulator):
+    """A triple fault is named as such, with the exceptions that led to it
+    on QEMU, instead of being mistaken for a power-off or a hang."""
+    result = boot(broken["triple"], timeout=10)
+    assert result.outcome == "triple-fault", result.diagnosis
+    assert "about to triple-fault" in result.serial
+    assert result.diagnosis.startswith("triple fault")
+    if emulator == "qemu":
+        assert "#DF double fault" in result.diagnosis
+    else:
+        assert "3rd (13) exception" in result.diagnosis
+    assert result.seconds < 10
+
+
+def test_serial_flood_is_stopped(boot, broken, emulator):
+    """A guest printing forever is stopped once it passes the serial cap,
+    reported as a flood, and the transcript kept is capped."""
+    cap = 20000
+    result = boot(broken["flood"], serial_cap=cap, timeout=30)
+    assert result.outcome == "flood"
+    assert "serial flood" in result.diagnosis
+    assert len(result.serial) <= cap
+    assert result.serial.startswith("broken: about to flood")
+
+
+def test_unbootable_image_is_refused(boot, tmp_path, emulator):
+    """An image without the 0x55 0xAA signature is refused with a clear
+    message before any emulator starts."""
+    image = tmp_path / "blank.img"
+    image.write_bytes(bytes(512))
+    result = boot(image)
+    assert result.outcome == "emulator-error"
+    assert "not bootable" in result.diagnosis
+
+
+def test_missing_image_says_run_make(tmp_path):
+    """Booting an image that was never built says to run make."""
+    with pytest.raises(FileNotFoundError, match="run make first"):
+        emu.boot(tmp_path / "nothing.img", "qemu")
+
+
+def test_sign_refuses_an_oversized_boot_sector(tmp_path):
+    """A boot sector over 510 bytes of code and data is a build error that
+    names its size."""
+    big = tmp_path / "big.raw"
+    big.write_bytes(bytes(530))
+    proc = subprocess.run([sys.executable, str(TOOLS / "sign.py"), str(big),
+                           str(tmp_path / "out.bin")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "boot sector too large: 530 bytes" in proc.stderr
+    assert "20 too many" in proc.stderr
+
+
+def test_sign_appends_the_signature(tmp_path):
+    """A small program is padded to 510 bytes and signed 0x55 0xAA."""
+    small = tmp_path / "small.raw"
+    small.write_bytes(b"\xeb\xfe")
+    out = tmp_path / "out.bin"
+    subprocess.run([sys.executable, str(TOOLS / "sign.py"), str(small),
+                    str(out)], check=True, capture_output=True)
+    data = out.read_bytes()
+    assert len(data) == 512 and data[:2] == b"\xeb\xfe"
+    assert data[510:] == b"\x55\xaa" and data[2:510] == bytes(508)
+
+
+def test_parameter_values_are_range_checked(tmp_path):
+    """Patching a parameter with a value that does not fit is an error, not
+    a silently truncated byte."""
+    params = emu.load_params(lessons.find("01").params_json)
+    with pytest.raises(ValueError, match="does not fit"):
+        emu.encode_param(params["rule"], 256)
+    with pytest.raises(ValueError, match="exactly 80"):
+        emu.encode_param(params["row"], "#")
+    with pytest.raises(KeyError, match="no parameter"):
+        emu.patch_image(bytearray(512), params, {"nope": 1})

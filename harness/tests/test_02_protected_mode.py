@@ -1,0 +1,204 @@
+"""Lesson 02: the disk loader, A20, the E820 map, the GDT and protected mode.
+
+References: the memory size the harness gives the emulator, a descriptor
+decoder written here from the SDM's layout, the flat descriptors the lesson
+is meant to load, and (on QEMU) the CPU state as the emulator itself reports
+it through its monitor.
+"""
+import re
+import subprocess
+import sys
+
+import pytest
+
+LESSON = "02"
+MiB = 1 << 20
+
+E820_LINE = re.compile(r"e820\[(\d+)\]: base=0x([0-9a-f]{16}) "
+                       r"length=0x([0-9a-f]{16}) type=(\d+) \((.+)\)")
+GDT_LINE = re.compile(r"gdt\[(\d+)\]: sel=0x([0-9a-f]+) raw=0x([0-9a-f]{16})"
+                      r"(?: (.*))?$")
+E820_NAMES = {1: "usable", 2: "reserved", 3: "ACPI reclaimable",
+              4: "ACPI NVS", 5: "unusable"}
+
+
+def e820_entries(result):
+    return [(int(m[2], 16), int(m[3], 16), int(m[4]), m[5])
+            for m in map(E820_LINE.match, result.lines()) if m]
+
+
+def usable_total(result) -> int:
+    line = next(l for l in result.lines() if "e820: usable total:" in l)
+    return int(re.search(r"0x([0-9a-f]+) bytes", line).group(1), 16)
+
+
+def decode_descriptor(raw: int) -> dict:
+    """SDM Vol. 3A 3.4.5: where base, limit and the flags sit in 8 bytes."""
+    return {
+        "base": (raw >> 16) & 0xFFFFFF | ((raw >> 56) & 0xFF) << 24,
+        "limit": raw & 0xFFFF | ((raw >> 48) & 0xF) << 16,
+        "type": (raw >> 40) & 0xF, "S": (raw >> 44) & 1,
+        "DPL": (raw >> 45) & 3, "P": (raw >> 47) & 1, "L": (raw >> 53) & 1,
+        "D/B": (raw >> 54) & 1, "G": (raw >> 55) & 1,
+    }
+
+
+def gdt_lines(result):
+    return [(int(m[1]), int(m[2], 16), int(m[3], 16), m[4] or "")
+            for m in map(GDT_LINE.match, result.lines()) if m]
+
+
+def printed_fields(text: str) -> dict:
+    fields = dict(re.findall(r"(\S+)=(0x[0-9a-f]+|\d+)", text))
+    return {k: int(v, 0) for k, v in fields.items()}
+
+
+def test_boots_to_protected_mode(boot):
+    """The loader reads the program, which reaches 32-bit C and powers off
+    with PASS after printing every section of the lesson."""
+    result = boot()
+    assert result.passed, result.diagnosis
+    text = result.serial
+    for section in ("a20:", "e820:", "gdt:", "cr0=", "segments:"):
+        assert section in text
+
+
+def test_gdt_is_flat_and_decoded_right(boot):
+    """The GDT the CPU uses (read back with SGDT) holds a null descriptor and
+    flat 4 GiB ring-0 code and data segments, and the lesson's decoding of
+    every field agrees with an independent decoder."""
+    result = boot()
+    assert result.passed, result.diagnosis
+    entries = gdt_lines(result)
+    header = re.search(r"gdt: base=0x([0-9a-f]+) limit=0x([0-9a-f]+)",
+                       result.serial)
+    assert int(header[2], 16) == len(entries) * 8 - 1
+    assert [e[0] for e in entries] == list(range(len(entries)))
+    assert entries[0][2] == 0 and "null" in entries[0][3]
+    for index, sel, raw, text in entries[1:]:
+        assert sel == index * 8
+        assert printed_fields(text) == decode_descriptor(raw), text
+    # The flat model (SDM 3.2.1), whatever the CPU did to the accessed bit:
+    code, data = (decode_descriptor(e[2]) for e in entries[1:3])
+    for d in (code, data):
+        assert (d["base"], d["limit"], d["G"], d["D/B"], d["L"]) == \
+            (0, 0xFFFFF, 1, 1, 0)
+        assert (d["P"], d["DPL"], d["S"]) == (1, 0, 1)
+    assert code["type"] & ~1 == 0xA      # code, execute/read
+    assert data["type"] & ~1 == 0x2      # data, read/write
+    assert "(code, execute/read)" in entries[1][3]
+    assert "(data, read/write)" in entries[2][3]
+
+
+def test_cr0_and_selectors(boot):
+    """CR0.PE is set, the names printed are exactly CR0's set bits, and CS
+    and every data segment register hold the GDT's code and data selectors."""
+    result = boot()
+    line = next(l for l in result.lines() if l.startswith("cr0="))
+    value = int(line.split()[0][4:], 16)
+    assert value & 1, "CR0.PE must be set in protected mode"
+    names = {0: "PE", 1: "MP", 2: "EM", 3: "TS", 4: "ET", 5: "NE", 16: "WP",
+             18: "AM", 29: "NW", 30: "CD", 31: "PG"}
+    assert line.split()[1:] == [names[b] for b in range(32) if value >> b & 1]
+    segs = printed_fields(next(l for l in result.lines()
+                               if l.startswith("segments:")))
+    assert segs["cs"] == 0x08
+    assert all(segs[r] == 0x10 for r in ("ds", "es", "fs", "gs", "ss"))
+
+
+@pytest.mark.parametrize("low,high", [(32, 64), (48, 128)])
+def test_e820_follows_the_memory_size(boot, low, high):
+    """Booted with two memory sizes, the E820 map's usable total grows by
+    exactly the difference, its printed total is the sum of its usable
+    entries, and no usable range goes past the RAM the emulator has."""
+    totals = {}
+    for mib in (low, high):
+        result = boot(memory_mib=mib)
+        assert result.passed, result.diagnosis
+        entries = e820_entries(result)
+        assert len(entries) == int(re.search(r"e820: (\d+) entries",
+                                             result.serial)[1])
+        usable = [(b, n) for b, n, t, _ in entries if t == 1]
+        assert usable_total(result) == sum(n for _, n in usable)
+        assert all(name == E820_NAMES.get(t, "unknown")
+                   for _, _, t, name in entries)
+        assert max(b + n for b, n in usable) <= mib * MiB
+        assert any(b == 0 for b, _ in usable), "conventional memory at 0"
+        totals[mib] = usable_total(result)
+    assert totals[high] - totals[low] == (high - low) * MiB
+
+
+def test_a20_is_on(boot):
+    """A20 is on, checked again from protected mode by the wrap-around test
+    at 0x100500, and the lesson names the method that switched it on."""
+    result = boot()
+    line = next(l for l in result.lines() if l.startswith("a20:"))
+    assert line.endswith("wrap-around test at 0x100500: on")
+    assert re.match(r"a20: (already on|BIOS int 15h|keyboard controller|"
+                    r"fast A20)", line)
+
+
+@pytest.mark.emulators("qemu")      # needs QEMU's monitor
+def test_cpu_state_matches_qemu(boot):
+    """Parked at the end, the CPU as QEMU reports it agrees with what the
+    lesson printed: GDTR base and limit, CR0, the A20 line, and the hidden
+    descriptor caches of CS and DS loaded from the printed descriptors."""
+    result = boot(params={"park": 1}, until=r"\[kit\] parked",
+                  monitor_commands=["info registers"])
+    assert result.outcome == "stopped", result.diagnosis
+    regs = result.monitor["info registers"]
+    gdtr = re.search(r"GDT=\s+([0-9a-f]+) ([0-9a-f]+)", regs)
+    header = re.search(r"gdt: base=0x([0-9a-f]+) limit=0x([0-9a-f]+)",
+                       result.serial)
+    assert int(gdtr[1], 16) == int(header[1], 16)
+    assert int(gdtr[2], 16) == int(header[2], 16)
+    cr0 = next(l for l in result.lines() if l.startswith("cr0="))
+    assert int(re.search(r"CR0=([0-9a-f]+)", regs)[1], 16) == \
+        int(cr0.split()[0][4:], 16)
+    assert "A20=1" in regs
+    raws = {sel: raw for _, sel, raw, _ in gdt_lines(result)}
+    for reg in ("CS", "DS", "SS"):
+        m = re.search(reg + r" =([0-9a-f]{4}) ([0-9a-f]{8}) ([0-9a-f]{8}) "
+                      r"([0-9a-f]{8})", regs)
+        sel, base, flags = int(m[1], 16), int(m[2], 16), int(m[4], 16)
+        d = decode_descriptor(raws[sel])
+        assert base == d["base"]
+        # the cache keeps the descriptor's high dword: type, S, DPL, P, flags
+        assert flags & 0x00F0FE00 == (raws[sel] >> 32) & 0x00F0FE00
+
+
+# --------------------------------------------------------- the disk loader
+def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
+    """Told to read far past the end of the disk, the loader prints the
+    BIOS's error code and powers off with FAIL instead of jumping into
+    garbage."""
+    sys.path.insert(0, str(lesson.source.parents[1] / "common" / "tools"))
+    from symbols import read_symbols
+    offset = read_symbols(str(lesson.build / "loader.elf"))[
+        "loader_sectors"][0] - 0x7C00
+    image = bytearray(lesson.image.read_bytes())
+    image[offset:offset + 2] = (2000).to_bytes(2, "little")
+    broken = tmp_path / "short.img"
+    broken.write_bytes(image)
+    result = boot(broken)
+    assert result.outcome == "fail", result.diagnosis
+    assert re.search(r"loader: (disk read failed, BIOS error 0x[0-9A-F]{2}|"
+                     r"the BIOS read fewer sectors than asked)", result.serial)
+    assert "Lesson 02" not in result.serial
+
+
+def test_mkimage_refuses_an_oversized_program(lesson, tmp_path):
+    """A program larger than the loader can place below 0x80000 is a build
+    error that says how large it is and what the limit is."""
+    program = tmp_path / "big.bin"
+    program.write_bytes(bytes(961 * 512))
+    tools = lesson.source.parents[1] / "common" / "tools"
+    proc = subprocess.run(
+        [sys.executable, str(tools / "mkimage.py"),
+         str(lesson.build / "loader.elf"), str(lesson.build / "loader.bin"),
+         str(program), str(tmp_path / "out.img")],
+        capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "image too large: the program needs 961 sectors" in proc.stderr
+    assert "at most 960" in proc.stderr
+    assert not (tmp_path / "out.img").exists()
