@@ -94,7 +94,7 @@ class BootResult:
         """The diagnosis and transcript, as a failing test shows them."""
         text = f"{self.emulator}: {self.diagnosis}\n--- COM1 transcript ---\n"
         text += self.serial[-8000:] if self.serial else "(nothing)\n"
-        if self.log_tail and self.outcome not in ("pass", "fail"):
+        if self.log_tail and self.outcome not in ("pass", "fail", "stopped"):
             text += f"\n--- {self.emulator} log (end) ---\n{self.log_tail}"
         return text
 

@@ -202,3 +202,42 @@ def test_mkimage_refuses_an_oversized_program(lesson, tmp_path):
     assert "image too large: the program needs 961 sectors" in proc.stderr
     assert "at most 960" in proc.stderr
     assert not (tmp_path / "out.img").exists()
+
+
+def console_model(text: str, cols: int = 80, rows: int = 25) -> list[str]:
+    """What an 80x25 console shows after printing @text: lines wrap at the
+    right edge and the screen scrolls up at the bottom."""
+    screen, row, col = [[" "] * cols], 0, 0
+    for ch in text:
+        if ch == "\n":
+            row, col = row + 1, 0
+        else:
+            screen[row][col] = ch
+            col += 1
+            if col == cols:
+                row, col = row + 1, 0
+        while len(screen) <= row:
+            screen.append([" "] * cols)
+    visible = screen[-rows:]    # the cursor's row is the last one kept
+    visible += [[" "] * cols] * (rows - len(visible))
+    return ["".join(line) for line in visible]
+
+
+@pytest.mark.emulators("qemu")      # reads guest memory through the monitor
+def test_vga_console_mirrors_com1(boot):
+    """The VGA text buffer at 0xB8000, read from guest memory by QEMU, holds
+    exactly what a model console shows after COM1's transcript: every
+    character mirrored, long lines wrapped, the screen scrolled, grey on
+    black."""
+    result = boot(params={"park": 1}, until=r"\[kit\] parked",
+                  monitor_commands=["xp /2000hx 0xb8000"])
+    assert result.outcome == "stopped", result.diagnosis
+    cells = [int(word, 16) for line in
+             result.monitor["xp /2000hx 0xb8000"].splitlines()
+             for word in line.split(":")[1].split()]
+    assert len(cells) == 80 * 25
+    assert all(cell >> 8 == 0x07 for cell in cells)
+    screen = ["".join(chr(c & 0xFF) for c in cells[r * 80:(r + 1) * 80])
+              for r in range(25)]
+    # the transcript up to and including the parked line, as kprintf sent it
+    assert screen == console_model(result.serial)
