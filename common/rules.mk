@@ -32,7 +32,7 @@ LDFLAGS := -m elf_i386 -z noexecstack --no-warn-rwx-segments
 
 # Real-mode and 32-bit code are both assembled as 32-bit ELF objects (NASM's
 # `bits 16` works inside them); the linker script decides the addresses.
-NASMFLAGS := -f elf32 -g -F dwarf -w+all -I$(C)/boot/ -I$(CURDIR)/
+NASMFLAGS := -f elf32 -g -F dwarf -w+all -I$(C)/boot/ -I$(CURDIR)/ -I$(B)/
 
 # Freestanding: no C library, no startup files, nothing the compiler may call
 # behind our back (no SSE, no stack protector, no position independence).
@@ -56,7 +56,14 @@ C_SRCS   := $(notdir $(filter %.c,$(SOURCES)))
 .PHONY: all clean
 all: $(B)/disk.img $(B)/params.json
 
-$(B)/%.asm.o: %.asm | $(B)
+# Constants C and assembly share are #defines in these headers; NASM reads
+# them from the generated kit.inc (see common/tools/h2inc.py).
+SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h
+
+$(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py | $(B)
+	$(PYTHON) $(C)/tools/h2inc.py $@ $(SHARED_HEADERS)
+
+$(B)/%.asm.o: %.asm $(B)/kit.inc | $(B)
 	$(NASM) $(NASMFLAGS) -MD $(B)/$*.asm.d -l $(B)/$*.lst -o $@ $<
 
 $(B)/%.c.o: %.c | $(B)
