@@ -4,7 +4,9 @@
 ; 0x8000 and jumped to _start in real mode with the boot drive in DL. Here we
 ; collect what only the BIOS can tell us (A20, the memory map), load a flat
 ; GDT, set CR0.PE, and far-jump into 32-bit code, which sets up segments, a
-; stack and .bss, then calls kmain() (main.c). We never come back.
+; stack and .bss, then calls pm_main(), the 32-bit program: main.c in this
+; lesson; lesson 03 supplies its own pm_main, which goes on to long mode.
+; We never come back.
 
         bits    16
         section .entry
@@ -93,13 +95,14 @@ protected_mode:
         sub     ecx, edi
         xor     eax, eax
         rep     stosb
-        extern  kmain
-        call    kmain                   ; does not return
+        extern  pm_main
+        call    pm_main                 ; does not return
 .hang:  cli
         hlt
         jmp     .hang
 
-        section .bss
-        align   16
+; The stack lives in .boot.bss: uninitialised like .bss, but always at a low
+; address, even in lessons whose C code is linked in the higher half.
+        section .boot.bss nobits alloc write align=16
 stack:  resb    STACK_SIZE
 stack_top:

@@ -13,10 +13,10 @@
 #include "power.h"
 #include "serial.h"
 
-/** Called by entry.asm; never returns. */
-void kmain(void);
+/** The 32-bit program: called by entry.asm; never returns. */
+void pm_main(void);
 
-void kmain(void)
+void pm_main(void)
 {
 	serial_init();
 	console_init(VGA_TEXT_BUFFER);
