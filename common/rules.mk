@@ -6,6 +6,8 @@
 #   KIND    := bootsector            # or kernel32
 #   SOURCES := automaton.asm         # paths relative to the lesson folder;
 #                                    # ../NN-topic/file.c reuses a lesson's code
+#   ASM_HEADERS := paging.h          # optional: C headers whose #defines the
+#                                    # lesson's assembly needs too (kit.inc)
 #   include ../../common/rules.mk
 #
 # Everything is written to build/<lesson>/, never into the source tree:
@@ -45,6 +47,11 @@ CFLAGS32 := -m32 -march=i686 -std=gnu11 -O2 -g -Wall -Wextra \
 	-MMD -MP
 COMMON_C := serial.c console.c kputc.c printf.c string.c power.c
 
+# 64-bit kernels (lesson 03 on) live in the top 2 GiB (-mcmodel=kernel) and
+# must not use the red zone below RSP: interrupts would overwrite it.
+CFLAGS64 := $(filter-out -m32 -march=i686,$(CFLAGS32)) -m64 -mcmodel=kernel \
+	-mno-red-zone
+
 # Objects are named after their source file (a20.asm -> a20.asm.o), so names
 # must be unique across a lesson and the code it reuses; vpath finds each
 # source wherever it lives.
@@ -58,7 +65,8 @@ all: $(B)/disk.img $(B)/params.json
 
 # Constants C and assembly share are #defines in these headers; NASM reads
 # them from the generated kit.inc (see common/tools/h2inc.py).
-SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h
+SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h $(C)/include/x86.h \
+	$(abspath $(ASM_HEADERS))
 
 $(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py | $(B)
 	$(PYTHON) $(C)/tools/h2inc.py $@ $(SHARED_HEADERS)
@@ -67,7 +75,7 @@ $(B)/%.asm.o: %.asm $(B)/kit.inc | $(B)
 	$(NASM) $(NASMFLAGS) -MD $(B)/$*.asm.d -l $(B)/$*.lst -o $@ $<
 
 $(B)/%.c.o: %.c | $(B)
-	$(CC) $(CFLAGS32) -c -o $@ $<
+	$(CC) $(if $(filter kernel64,$(KIND)),$(CFLAGS64),$(CFLAGS32)) -c -o $@ $<
 
 $(B):
 	mkdir -p $@
@@ -85,8 +93,18 @@ $(B)/disk.img: $(B)/boot.elf $(C)/tools/sign.py
 $(B)/params.json: $(B)/disk.img $(C)/tools/params.py
 	$(PYTHON) $(C)/tools/params.py $(B)/boot.elf $< 0x7C00 0 $@
 
-else ifeq ($(KIND),kernel32)
+else ifneq ($(filter kernel32 kernel64,$(KIND)),)
 # ---- lesson 02 on: disk loader in sector 0, the program after it -------
+# kernel32: real mode, then 32-bit C (lesson 02). kernel64: the same start,
+# then a 64-bit C kernel in the higher half (lesson 03 on): its assembly is
+# assembled as 64-bit ELF (`bits 16` and `bits 32` still work inside).
+ifeq ($(KIND),kernel64)
+KERNEL_LDFLAGS := -m elf_x86_64 -z noexecstack --no-warn-rwx-segments \
+	-z max-page-size=0x1000 -T $(C)/kernel64.ld
+$(ASM_OBJS): NASMFLAGS := $(subst -f elf32,-f elf64,$(NASMFLAGS))
+else
+KERNEL_LDFLAGS := $(LDFLAGS) -T $(C)/kernel32.ld
+endif
 OBJS := $(ASM_OBJS) $(patsubst %,$(B)/%.o,$(C_SRCS) $(COMMON_C))
 
 $(B)/loader.elf: $(B)/loader.asm.o $(C)/boot16.ld
@@ -97,8 +115,8 @@ $(B)/loader.bin: $(B)/loader.elf $(C)/tools/sign.py
 	$(OBJCOPY) -O binary $< $(B)/loader.raw
 	$(PYTHON) $(C)/tools/sign.py $(B)/loader.raw $@
 
-$(B)/kernel.elf: $(OBJS) $(C)/kernel32.ld
-	$(LD) $(LDFLAGS) -T $(C)/kernel32.ld -Map $(B)/disk.map -o $@ $(OBJS)
+$(B)/kernel.elf: $(OBJS) $(C)/kernel32.ld $(C)/kernel64.ld
+	$(LD) $(KERNEL_LDFLAGS) -Map $(B)/disk.map -o $@ $(OBJS)
 	$(OBJDUMP) -S $@ > $(B)/kernel.dis
 
 $(B)/disk.img: $(B)/loader.elf $(B)/loader.bin $(B)/kernel.elf $(C)/tools/mkimage.py
@@ -109,7 +127,7 @@ $(B)/params.json: $(B)/disk.img $(C)/tools/params.py
 	$(PYTHON) $(C)/tools/params.py $(B)/kernel.elf $< 0x8000 512 $@
 
 else
-$(error $(CURDIR)/Makefile: set KIND to bootsector or kernel32)
+$(error $(CURDIR)/Makefile: set KIND to bootsector, kernel32 or kernel64)
 endif
 
 clean:

@@ -130,4 +130,140 @@ static inline void sgdt(struct desc_ptr *dp)
 	__asm__ volatile("sgdt %0" : "=m"(*dp));
 }
 
+/** Load the GDT register (the table must stay where it is). */
+static inline void lgdt(const struct desc_ptr *dp)
+{
+	__asm__ volatile("lgdt %0" : : "m"(*dp));
+}
+
+/** Load the task register with a TSS selector (marks the TSS busy). */
+static inline void ltr(uint16_t sel)
+{
+	__asm__ volatile("ltr %0" : : "rm"(sel));
+}
+
+/** Read the task register's selector. */
+static inline uint16_t read_tr(void)
+{
+	uint16_t sel;
+	__asm__ volatile("str %0" : "=rm"(sel));
+	return sel;
+}
+
+/** Read CR2: the linear address of the last page fault. */
+static inline unsigned long read_cr2(void)
+{
+	unsigned long val;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(val));
+	return val;
+}
+
+/** Read CR3: the physical address of the top-level page table. */
+static inline unsigned long read_cr3(void)
+{
+	unsigned long val;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(val));
+	return val;
+}
+
+/** Read CR4: the architectural extension enables (PAE, VMXE, ...). */
+static inline unsigned long read_cr4(void)
+{
+	unsigned long val;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(val));
+	return val;
+}
+
+/** Write CR0. */
+static inline void write_cr0(unsigned long val)
+{
+	__asm__ volatile("mov %0, %%cr0" : : "r"(val) : "memory");
+}
+
+/** Write CR3: switch page tables (and flush non-global TLB entries). */
+static inline void write_cr3(unsigned long val)
+{
+	__asm__ volatile("mov %0, %%cr3" : : "r"(val) : "memory");
+}
+
+/** Write CR4. */
+static inline void write_cr4(unsigned long val)
+{
+	__asm__ volatile("mov %0, %%cr4" : : "r"(val) : "memory");
+}
+
+/** Invalidate the TLB entry of one linear address after changing its PTE. */
+static inline void invlpg(const volatile void *addr)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(addr) : "memory");
+}
+
+/** Read a model-specific register. */
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/** Write a model-specific register. */
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
+			 "d"((uint32_t)(val >> 32)));
+}
+
+/** The four registers CPUID returns. */
+struct cpuid_regs {
+	uint32_t eax; /**< EAX */
+	uint32_t ebx; /**< EBX */
+	uint32_t ecx; /**< ECX */
+	uint32_t edx; /**< EDX */
+};
+
+/** Execute CPUID for @p leaf and @p subleaf. */
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+/** Read the time-stamp counter. */
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/** Enable maskable interrupts. */
+static inline void sti(void)
+{
+	__asm__ volatile("sti");
+}
+
+/** Read a 32-bit double word from an I/O port. */
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t val;
+	__asm__ volatile("inl %1, %0" : "=a"(val) : "Nd"(port));
+	return val;
+}
+
+/** @{ */
+#define CR0_PE BIT(0)          /**< protection enable */
+#define CR0_NE BIT(5)          /**< native x87 error reporting */
+#define CR0_WP BIT(16)         /**< ring 0 honours read-only pages */
+#define CR0_PG BIT(31)         /**< paging */
+#define CR4_PAE BIT(5)         /**< physical address extension: 64-bit PTEs */
+#define CR4_VMXE BIT(13)       /**< VMX enable */
+#define MSR_EFER 0xC0000080    /**< extended feature enables */
+#define EFER_LME BIT(8)        /**< long mode enable */
+#define EFER_LMA BIT(10)       /**< long mode active (read-only) */
+#define EFER_NXE BIT(11)       /**< no-execute enable */
+/** @} */
+
 #endif

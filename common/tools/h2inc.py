@@ -4,7 +4,8 @@
 Constants that C and assembly share (the COM1 port, the power-off codes...)
 are written once, in a C header; the build turns them into NASM %defines so
 that the two can never disagree. Only object-like macros whose value is a
-plain integer expression are converted; everything else is left out.
+plain integer expression (BIT(n) included) are converted; everything else
+is left out.
 
 Usage: h2inc.py OUTPUT.inc HEADER.h...
 """
@@ -31,6 +32,7 @@ def main() -> int:
                     continue
                 name, value = match.groups()
                 value = INTEGER.sub(r"\1", value)       # drop U/L suffixes
+                value = re.sub(r"\bBIT\((\w+)\)", r"(1 << (\1))", value)
                 words = set(re.findall(r"[A-Za-z_]\w*",
                                        INTEGER.sub("", value)))
                 if words - known or '"' in value or "'" in value:

@@ -3,8 +3,8 @@
 
 A parameter is a global symbol named `param_*` with a size (NASM:
 `global param_rule:data 1`; C: any sized object). Its byte offset in the disk
-image is its address minus the address the image's first byte is loaded at,
-plus where that part of the image starts in the file. Students, instructors
+image is its load address minus the address the image's first byte is
+loaded at, plus where that part of the image starts in the file. Students, instructors
 and the harness change a parameter by writing new bytes at that offset, with
 no assembler needed.
 
@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from symbols import read_symbols  # noqa: E402
+from symbols import load_offset, read_symbols  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +35,7 @@ def main() -> int:
             print(f"{elf}: {name} has no size (NASM: global {name}:data N)",
                   file=sys.stderr)
             return 1
-        offset = value - load + file_offset
+        offset = load_offset(elf, value) - load + file_offset
         raw = image[offset:offset + size]
         entry = {"name": name[len("param_"):], "offset": offset, "size": size}
         if size in (1, 2, 4, 8):

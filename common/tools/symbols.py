@@ -18,3 +18,20 @@ def read_symbols(elf: str) -> dict:
         elif len(fields) == 3:          # value type name (no size)
             symbols[fields[2]] = (int(fields[0], 16), 0)
     return symbols
+
+
+def load_offset(elf: str, address: int) -> int:
+    """Where @address (a link-time address, VMA) is loaded (LMA).
+
+    The same for most sections; different in a higher-half kernel, whose
+    sections run at 0xFFFFFFFF8xxxxxxx but are loaded low (kernel64.ld).
+    """
+    out = subprocess.run(["objdump", "-h", elf], check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[0].isdigit():
+            size, vma, lma = (int(f, 16) for f in fields[2:5])
+            if vma <= address < vma + size:
+                return address - vma + lma
+    return address

@@ -8,6 +8,8 @@
 ; lesson; lesson 03 supplies its own pm_main, which goes on to long mode.
 ; We never come back.
 
+%include "kit.inc"                      ; CR0_PE...: from common/include/x86.h
+
         bits    16
         section .entry
 
@@ -27,7 +29,6 @@ ACCESS_DATA     equ 0x92                ; present, ring 0, data, read/write
 FLAGS_32BIT_4K  equ 0xC                 ; G=1 (limit in 4 KiB pages), D/B=1
 CODE_SEL        equ gdt.code - gdt      ; selector = byte offset in the GDT
 DATA_SEL        equ gdt.data - gdt
-CR0_PE          equ 1                   ; CR0 bit 0: protection enable
 STACK_SIZE      equ 16384
 
         global  _start
