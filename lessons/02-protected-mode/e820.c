@@ -6,6 +6,7 @@
 #include "boot.h"
 #include "kprintf.h"
 
+/** The name of an E820 range type, or "unknown". */
 static const char *e820_type_name(uint32_t type)
 {
 	static const char *const names[] = {
@@ -31,11 +32,13 @@ void e820_print(void)
 		const struct e820_entry *e = &e820_map[i];
 
 		kprintf("e820[%u]: base=0x%016llx length=0x%016llx type=%u (%s)\n",
-			i, e->base, e->length, e->type, e820_type_name(e->type));
+			i, (unsigned long long)e->base,
+			(unsigned long long)e->length, e->type,
+			e820_type_name(e->type));
 		if (e->type == E820_USABLE)
 			usable += e->length;
 	}
 	/* 64-bit shifts are fine without libgcc; 64-bit division is not. */
-	kprintf("e820: usable total: 0x%llx bytes (%llu KiB)\n", usable,
-		usable >> 10);
+	kprintf("e820: usable total: 0x%llx bytes (%llu KiB)\n",
+		(unsigned long long)usable, (unsigned long long)(usable >> 10));
 }

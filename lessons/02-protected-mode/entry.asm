@@ -13,20 +13,8 @@
         bits    16
         section .entry
 
-; A segment descriptor, built from its fields (SDM Vol. 3A, 3.4.5):
-;   GDT_ENTRY base, limit (20 bits), access byte, flags nibble
-%macro GDT_ENTRY 4
-        dw      (%2) & 0xFFFF                   ; limit 15:0
-        dw      (%1) & 0xFFFF                   ; base 15:0
-        db      ((%1) >> 16) & 0xFF             ; base 23:16
-        db      (%3)                            ; access: P DPL S type
-        db      (((%4) & 0xF) << 4) | (((%2) >> 16) & 0xF) ; flags, limit 19:16
-        db      ((%1) >> 24) & 0xFF             ; base 31:24
-%endmacro
+%include "gdt.inc"                      ; GDT_ENTRY, ACCESS_*, FLAGS_*
 
-ACCESS_CODE     equ 0x9A                ; present, ring 0, code, execute/read
-ACCESS_DATA     equ 0x92                ; present, ring 0, data, read/write
-FLAGS_32BIT_4K  equ 0xC                 ; G=1 (limit in 4 KiB pages), D/B=1
 CODE_SEL        equ gdt.code - gdt      ; selector = byte offset in the GDT
 DATA_SEL        equ gdt.data - gdt
 STACK_SIZE      equ 16384
