@@ -82,6 +82,10 @@ class BootResult:
     monitor: dict = dataclasses.field(default_factory=dict)
     log_tail: str = ""      # the end of the emulator's own log
     workdir: Optional[str] = None         # kept only with keep=True
+    # The CPU at the last exception (triple fault) or where it hung, as
+    # {"mode", "rip", "cs", "rsp", "cr0", "cr2", "cr3"}: whatever the
+    # emulator told (see cpu_state_line()).
+    registers: dict = dataclasses.field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -90,9 +94,21 @@ class BootResult:
     def lines(self) -> list[str]:
         return self.serial.splitlines()
 
+    @property
+    def log_file(self) -> Optional[Path]:
+        """The emulator's whole log, while its workdir exists (keep=True)."""
+        if not self.workdir:
+            return None
+        path = Path(self.workdir) / ("qemu.log" if self.emulator == "qemu"
+                                     else "bochs.log")
+        return path if path.exists() else None
+
     def report(self) -> str:
         """The diagnosis and transcript, as a failing test shows them."""
-        text = f"{self.emulator}: {self.diagnosis}\n--- COM1 transcript ---\n"
+        text = f"{self.emulator}: {self.diagnosis}\n"
+        if self.registers:
+            text += f"--- CPU state ---\n{cpu_state_line(self.registers)}\n"
+        text += "--- COM1 transcript ---\n"
         text += self.serial[-8000:] if self.serial else "(nothing)\n"
         if self.log_tail and self.outcome not in ("pass", "fail", "stopped"):
             text += f"\n--- {self.emulator} log (end) ---\n{self.log_tail}"
@@ -209,8 +225,10 @@ class _Run:
 
 def _qemu_command(disk: Path, work: Path, memory_mib: int, cpus: int,
                   display: str, debug_exit: bool,
-                  interactive: bool) -> list[str]:
+                  interactive: bool, qemu_cpu: Optional[str] = None
+                  ) -> list[str]:
     cmd = [QEMU, "-machine", "pc", "-m", str(memory_mib),
+           "-cpu", qemu_cpu or "qemu64",
            "-smp", str(cpus), "-nic", "none", "-no-reboot",
            "-drive", f"file={disk},format=raw,if=ide,snapshot=on",
            "-serial", f"file:{work / 'com1.txt'}",
@@ -342,8 +360,8 @@ def _qemu_where(log: str) -> str:
 def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
          cpus: int = 1, timeout: Optional[float] = 20.0, serial_cap: int = 1 << 20,
          params: Optional[dict] = None, params_json=None,
-         bochs_cpu: str = BOCHS_CPU, until: Optional[str] = None,
-         monitor_commands: Optional[list[str]] = None,
+         bochs_cpu: str = BOCHS_CPU, qemu_cpu: Optional[str] = None,
+         until: Optional[str] = None, monitor_commands=None,
          on_serial: Optional[Callable[[str], None]] = None,
          display: str = "none", interactive: bool = False,
          debug_exit: bool = True, keep: bool = False) -> BootResult:
@@ -353,6 +371,10 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
     until: stop the guest (outcome "stopped") once COM1 matches this regex,
         after running @monitor_commands in QEMU's monitor (results in
         BootResult.monitor). Used to inspect a guest parked at a known point.
+        @monitor_commands is a list of commands, or a function
+        f(serial_text, command) -> dict that runs what it needs through
+        command(str) -> str (when later commands depend on earlier answers).
+    bochs_cpu/qemu_cpu: the CPU model (Bochs `cpu: model=`, QEMU `-cpu`).
     on_serial: called with each new piece of COM1 text as it arrives.
     timeout: seconds before the guest counts as hung; None waits forever.
     display/interactive/debug_exit: for `make run`; tests leave the defaults.
@@ -381,7 +403,7 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
 
     start = time.monotonic()
     run = _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
-                 interactive, debug_exit)
+                 interactive, debug_exit, qemu_cpu)
     try:
         result = _watch(run, emulator, start, timeout, serial_cap, until,
                         monitor_commands, on_serial)
@@ -402,11 +424,11 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
 
 
 def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
-           interactive, debug_exit) -> _Run:
+           interactive, debug_exit, qemu_cpu=None) -> _Run:
     serial = work / "com1.txt"
     if emulator == "qemu":
         cmd = _qemu_command(disk, work, memory_mib, cpus, display, debug_exit,
-                            interactive)
+                            interactive, qemu_cpu)
         std = None if interactive else subprocess.DEVNULL
         with open(work / "stderr.txt", "wb") as err:
             proc = subprocess.Popen(cmd, stdin=std, stdout=std,
@@ -467,8 +489,11 @@ def _watch(run: _Run, emulator, start, timeout, serial_cap, until,
             if monitor_commands and run.monitor_path:
                 mon = Monitor(str(run.monitor_path))
                 try:
-                    for cmd in monitor_commands:
-                        result.monitor[cmd] = mon.command(cmd)
+                    if callable(monitor_commands):
+                        result.monitor = monitor_commands(text, mon.command)
+                    else:
+                        for cmd in monitor_commands:
+                            result.monitor[cmd] = mon.command(cmd)
                 finally:
                     mon.close()
             return result
