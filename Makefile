@@ -1,6 +1,6 @@
 # The kit's front door. `make help` lists the targets; README.md explains them.
 
-LESSONS     := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
+LESSONS     := $(sort $(patsubst lessons/%/Makefile,%,$(wildcard lessons/[0-9][0-9]-*/Makefile)))
 PYTHON      := /usr/bin/python3
 DEPS        := sh common/tools/deps.sh
 KIT         := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m kit

@@ -71,8 +71,11 @@ SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h $(C)/include/x86.h 
 $(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py | $(B)
 	$(PYTHON) $(C)/tools/h2inc.py $@ $(SHARED_HEADERS)
 
+# Dependencies come from a separate `nasm -M` pass: NASM 2.16's -MD, given
+# while assembling, leaves the %include files out.
 $(B)/%.asm.o: %.asm $(B)/kit.inc | $(B)
-	$(NASM) $(NASMFLAGS) -MD $(B)/$*.asm.d -l $(B)/$*.lst -o $@ $<
+	@$(NASM) $(NASMFLAGS) -M -MP -MT $@ -MF $(B)/$*.asm.d $<
+	$(NASM) $(NASMFLAGS) -l $(B)/$*.lst -o $@ $<
 
 $(B)/%.c.o: %.c | $(B)
 	$(CC) $(if $(filter kernel64,$(KIND)),$(CFLAGS64),$(CFLAGS32)) -c -o $@ $<
