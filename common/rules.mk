@@ -73,11 +73,11 @@ $(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py | $(B)
 
 # Dependencies come from a separate `nasm -M` pass: NASM 2.16's -MD, given
 # while assembling, leaves the %include files out.
-$(B)/%.asm.o: %.asm $(B)/kit.inc | $(B)
+$(B)/%.asm.o: %.asm $(B)/kit.inc $(C)/rules.mk | $(B)
 	@$(NASM) $(NASMFLAGS) -M -MP -MT $@ -MF $(B)/$*.asm.d $<
 	$(NASM) $(NASMFLAGS) -l $(B)/$*.lst -o $@ $<
 
-$(B)/%.c.o: %.c | $(B)
+$(B)/%.c.o: %.c $(C)/rules.mk | $(B)
 	$(CC) $(if $(filter kernel64,$(KIND)),$(CFLAGS64),$(CFLAGS32)) -c -o $@ $<
 
 $(B):

@@ -66,7 +66,12 @@ generation:
 
         ; --- compute the next row into NEXT_ROW -----------------------
         xor     bx, bx                  ; BX = cell index 0..79
-.next:  mov     al, bl                  ; left neighbour index, wrapping:
+.next:
+        ; Exercise: AH = the pattern 0..7 of cell BX, its left neighbour in
+        ; bit 2, itself in bit 1, its right neighbour in bit 0 (cell_bit
+        ; reads one cell); the ring wraps at both ends.
+        ; BEGIN SOLUTION: neighbourhood
+        mov     al, bl                  ; left neighbour index, wrapping:
         dec     al                      ;   0 - 1 is negative, becomes 79
         jns     .left
         mov     al, CELLS - 1
@@ -84,6 +89,10 @@ generation:
 .right: call    cell_bit
         shl     ah, 1
         or      ah, al                  ; AH = pattern 0..7
+        ; END SOLUTION
+        ; Exercise: bit AH of the rule byte is the cell's next state; store
+        ; it at NEXT_ROW + BX as '#' (1, alive) or '.' (0, dead).
+        ; BEGIN SOLUTION: rule-lookup
         mov     cl, ah
         mov     al, [param_rule]
         shr     al, cl                  ; the rule's bit for this pattern
@@ -92,6 +101,7 @@ generation:
         jz      .store
         mov     al, '#'
 .store: mov     [NEXT_ROW + bx], al
+        ; END SOLUTION
         inc     bx
         cmp     bx, CELLS
         jb      .next
@@ -111,20 +121,6 @@ generation:
         dec     cx                      ; (too far for LOOP's short jump)
         jnz     generation
 
-        ; Put the BIOS cursor under the picture, so that the power-off
-        ; message (printed through the BIOS teletype) does not overwrite it.
-        mov     ax, di
-        mov     bl, CELLS * 2
-        div     bl                      ; AL = rows drawn (at most 25)
-        mov     dh, al
-        cmp     dh, SCREEN_ROWS - 1
-        jbe     .cursor
-        mov     dh, SCREEN_ROWS - 1
-.cursor:
-        xor     dl, dl                  ; column 0
-        xor     bh, bh                  ; display page 0
-        mov     ah, 0x02                ; int 10h AH=02h: set cursor position
-        int     0x10
         xor     al, al                  ; all generations shown: pass
         jmp     power_off16
 
