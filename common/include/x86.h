@@ -62,6 +62,20 @@ static inline void hlt(void)
 	__asm__ volatile("hlt");
 }
 
+/**
+ * Stop in Bochs' debugger here (`make debug EMU=bochs`).
+ *
+ * `xchg bx, bx` exchanges BX with itself: it changes nothing, so QEMU and
+ * real CPUs run straight through it. Bochs with `magic_break: enabled=1`
+ * in its configuration (which `make debug EMU=bochs` writes) treats it as
+ * a breakpoint and stops in its debugger just after it. The asm also tells
+ * the compiler that memory may be looked at, so values are stored first.
+ */
+static inline void bochs_break(void)
+{
+	__asm__ volatile("xchg %%bx, %%bx" : : : "memory");
+}
+
 /** Read control register 0 (protection, paging, caching bits). */
 static inline unsigned long read_cr0(void)
 {
@@ -265,5 +279,23 @@ static inline uint32_t inl(uint16_t port)
 #define EFER_LMA BIT(10)       /**< long mode active (read-only) */
 #define EFER_NXE BIT(11)       /**< no-execute enable */
 /** @} */
+
+/** Load the IDT register (the table must stay where it is). */
+static inline void lidt(const struct desc_ptr *dp)
+{
+	__asm__ volatile("lidt %0" : : "m"(*dp));
+}
+
+/** Store the IDT register: where the CPU looks up interrupt gates. */
+static inline void sidt(struct desc_ptr *dp)
+{
+	__asm__ volatile("sidt %0" : "=m"(*dp));
+}
+
+/** Spin-loop hint: tells the CPU (and an emulator) that we are polling. */
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" : : : "memory");
+}
 
 #endif

@@ -1,0 +1,152 @@
+/**
+ * @file guest64.c
+ * @brief Lesson 05's VMCS: controls and the guest-state area of a small guest.
+ * @ingroup lesson05
+ *
+ * The guest (guest.asm) is 64-bit code that shares the host's page tables,
+ * GDT and segments: the least a VMCS can describe. Its state is copied from
+ * the host's, then the fields a student most often gets wrong can be broken
+ * on purpose (param_break_guest) to see the pre-entry check and the CPU
+ * refuse them.
+ */
+#include "gdt64.h"
+#include "kprintf.h"
+#include "param.h"
+#include "paging.h"
+#include "vmx.h"
+#include "x86.h"
+
+/** Patchable: the value the guest starts with in RAX (see guest.asm). */
+volatile uint64_t param_guest_seed KIT_PARAM = 0x1000;
+
+/**
+ * Patchable: break one guest-state field on purpose. 0 none, 1 CS access
+ * rights (not accessed), 2 RFLAGS bit 1 clear, 3 CR4.VMXE clear, 4 activity
+ * state 7, 5 TR type "available" instead of "busy".
+ */
+volatile uint8_t param_break_guest KIT_PARAM;
+
+extern char guest_entry[];
+static uint8_t guest_stack[PAGE_SIZE] __attribute__((aligned(16)));
+
+/* Access rights in the VMCS format (SDM 25.4.1): type, S, DPL, P, L, D, G. */
+#define AR_CODE64 0xA09B   /* accessed execute/read code, L=1, G=1 */
+#define AR_DATA 0xC093     /* accessed read/write data, D/B=1, G=1 */
+#define AR_TSS_BUSY 0x008B /* busy 64-bit TSS */
+#define AR_UNUSABLE 0x10000
+
+/** Every control field lesson 05 uses, from what the capability MSRs allow. */
+static void guest64_controls(void)
+{
+	int t = vmx_has_true_controls();
+
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(0,
+		   t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+		   MSR_IA32_VMX_PINBASED_CTLS, "pin-based"));
+	/* Nothing to ask for: CPUID exits whatever the controls say. */
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(0,
+		   t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+		   MSR_IA32_VMX_PROCBASED_CTLS, "primary processor-based"));
+	/* 64-bit host; swap EFER and PAT between host and guest. */
+	vmcs_write(VM_EXIT_CONTROLS, vmx_adjust_controls(
+		   VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
+		   VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT |
+		   VM_EXIT_LOAD_IA32_PAT,
+		   t ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
+		   "VM-exit"));
+	/* The guest is 64-bit (IA-32e mode guest). */
+	vmcs_write(VM_ENTRY_CONTROLS, vmx_adjust_controls(
+		   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER |
+		   VM_ENTRY_LOAD_IA32_PAT,
+		   t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
+		   "VM-entry"));
+	vmcs_write(EXCEPTION_BITMAP, 0);   /* guest exceptions stay inside */
+	vmcs_write(CR3_TARGET_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);   /* inject nothing */
+}
+
+/** One segment register of the guest (SDM 25.4.1). */
+static void guest_segment(enum vmcs_field selector, uint16_t sel,
+			  uint32_t ar, uint32_t limit, uint64_t base)
+{
+	/* The fields of one register are at fixed distances (App. B). */
+	vmcs_write(selector, sel);
+	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_LIMIT, limit);
+	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_AR_BYTES, ar);
+	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_BASE, base);
+}
+
+void guest64_setup(struct guest_regs *regs);
+
+void guest64_setup(struct guest_regs *regs)
+{
+	struct desc_ptr gdtr, idtr;
+
+	guest64_controls();
+	sgdt(&gdtr);
+	sidt(&idtr);
+	/* SDM 25.4.1: the guest-state area, register by register. */
+	vmcs_write(GUEST_CR0, read_cr0());
+	vmcs_write(GUEST_CR3, read_cr3());
+	vmcs_write(GUEST_CR4, read_cr4());
+	vmcs_write(GUEST_DR7, 0x400);         /* the value after reset */
+	guest_segment(GUEST_CS_SELECTOR, GDT64_KERNEL_CODE, AR_CODE64,
+		      0xFFFFFFFF, 0);
+	guest_segment(GUEST_SS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
+		      0xFFFFFFFF, 0);
+	guest_segment(GUEST_DS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
+		      0xFFFFFFFF, 0);
+	guest_segment(GUEST_ES_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
+		      0xFFFFFFFF, 0);
+	guest_segment(GUEST_FS_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	guest_segment(GUEST_GS_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	guest_segment(GUEST_LDTR_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	guest_segment(GUEST_TR_SELECTOR, GDT64_TSS, AR_TSS_BUSY,
+		      sizeof(kernel_tss) - 1, (uint64_t)(uintptr_t)&kernel_tss);
+	vmcs_write(GUEST_GDTR_BASE, gdtr.base);
+	vmcs_write(GUEST_GDTR_LIMIT, gdtr.limit);
+	vmcs_write(GUEST_IDTR_BASE, idtr.base);
+	vmcs_write(GUEST_IDTR_LIMIT, idtr.limit);
+	vmcs_write(GUEST_IA32_EFER, rdmsr(MSR_EFER));
+	vmcs_write(GUEST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(GUEST_SYSENTER_CS, 0);
+	vmcs_write(GUEST_SYSENTER_ESP, 0);
+	vmcs_write(GUEST_SYSENTER_EIP, 0);
+	vmcs_write(GUEST_RSP, (uint64_t)(uintptr_t)(guest_stack + PAGE_SIZE));
+	vmcs_write(GUEST_RIP, (uint64_t)(uintptr_t)guest_entry);
+	vmcs_write(GUEST_RFLAGS, 0x2);        /* only the reserved 1 bit */
+	vmcs_write(GUEST_ACTIVITY_STATE, 0);  /* active */
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL); /* no shadow VMCS */
+	regs->rax = param_guest_seed;
+	kprintf("vmcs: guest: 64-bit, RIP=guest_entry (0x%llx), RSP=0x%llx, "
+		"RAX=0x%llx\n", (unsigned long long)(uintptr_t)guest_entry,
+		(unsigned long long)(uintptr_t)(guest_stack + PAGE_SIZE),
+		(unsigned long long)regs->rax);
+
+	switch (param_break_guest) {   /* the deliberate mistakes */
+	case 1:
+		vmcs_write(GUEST_CS_AR_BYTES, AR_CODE64 & ~1u);
+		break;
+	case 2:
+		vmcs_write(GUEST_RFLAGS, 0);
+		break;
+	case 3:
+		vmcs_write(GUEST_CR4, read_cr4() & ~CR4_VMXE);
+		break;
+	case 4:
+		vmcs_write(GUEST_ACTIVITY_STATE, 7);
+		break;
+	case 5:
+		vmcs_write(GUEST_TR_AR_BYTES, AR_TSS_BUSY & ~2u);
+		break;
+	}
+	if (param_break_guest)
+		kprintf("vmcs: broke guest-state field #%u on purpose\n",
+			param_break_guest);
+}
