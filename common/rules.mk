@@ -8,6 +8,8 @@
 #                                    # ../NN-topic/file.c reuses a lesson's code
 #   ASM_HEADERS := paging.h          # optional: C headers whose #defines the
 #                                    # lesson's assembly needs too (kit.inc)
+#   GUEST_BINS := vm1.bin            # optional: flat binaries assembled from
+#                                    # vm1.asm, for incbin in the lesson
 #   include ../../common/rules.mk
 #
 # Everything is written to build/<lesson>/, never into the source tree:
@@ -76,6 +78,12 @@ $(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py | $(B)
 $(B)/%.asm.o: %.asm $(B)/kit.inc $(C)/rules.mk | $(B)
 	@$(NASM) $(NASMFLAGS) -M -MP -MT $@ -MF $(B)/$*.asm.d $<
 	$(NASM) $(NASMFLAGS) -l $(B)/$*.lst -o $@ $<
+
+# Flat binaries a lesson embeds with incbin (lesson 06's guest): GUEST_BINS.
+$(B)/%.bin: %.asm $(B)/kit.inc $(C)/rules.mk | $(B)
+	$(NASM) -f bin -w+all -I$(C)/boot/ -I$(CURDIR)/ -I$(B)/ \
+		-l $(B)/$*.lst -o $@ $<
+$(ASM_OBJS): $(addprefix $(B)/,$(GUEST_BINS))
 
 $(B)/%.c.o: %.c $(C)/rules.mk | $(B)
 	$(CC) $(if $(filter kernel64,$(KIND)),$(CFLAGS64),$(CFLAGS32)) -c -o $@ $<

@@ -1,0 +1,60 @@
+/**
+ * @file hypercall.c
+ * @brief The hypervisor's side of VMCALL: VM1's system calls.
+ * @ingroup lesson06
+ *
+ * VM1 asks by number (EAX) with arguments in EBX, ECX, EDX, as
+ * hypercall.h documents. Addresses are guest-physical: the hypervisor
+ * reads them through EPT (vm_guest_memory), never trusting the guest to
+ * stay inside its RAM. Every call, valid or not, returns to the guest with
+ * a result in EAX, except HC_EXIT.
+ */
+#include "hypercall.h"
+#include "kprintf.h"
+#include "vm.h"
+
+/* Print @p len bytes of guest memory at @p gpa: the guest's own text. */
+static uint32_t hc_print(uint64_t gpa, uint64_t len)
+{
+	const char *text;
+
+	if (len > HC_PRINT_MAX)
+		return HC_ERR_TOO_LONG;
+	text = vm_guest_memory(gpa, len);
+	if (!text)
+		return HC_ERR_FAULT;
+	for (uint64_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		/* Only printable text and newlines reach the console. */
+		kputc((c >= ' ' && c <= '~') || c == '\n' ? c : '?');
+	}
+	return (uint32_t)len;
+}
+
+enum exit_action exit_handle_vmcall(struct guest_regs *regs)
+{
+	/* A 16-bit guest owns only the low halves of its registers. */
+	uint32_t nr = (uint32_t)regs->rax, a1 = (uint32_t)regs->rbx;
+	uint32_t a2 = (uint32_t)regs->rcx, result;
+
+	switch (nr) {
+	case HC_NOP:
+		result = 0;
+		break;
+	case HC_PRINT:
+		result = hc_print(a1, a2);
+		break;
+	case HC_EXIT:
+		kprintf("vm: VM1 called HC_EXIT with status %u\n", a1);
+		vm_set_stop_reason("HC_EXIT", (int)a1);
+		return VM_STOP;
+	default:
+		kprintf("vm: VM1 called hypercall 0x%x: no such number, "
+			"returning 0x%x\n", nr, HC_ERR_INVALID);
+		result = HC_ERR_INVALID;
+	}
+	regs->rax = result;
+	vm_skip_instruction();  /* past VMCALL: the guest goes on after it */
+	return VM_RESUME;
+}

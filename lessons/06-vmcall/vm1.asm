@@ -1,0 +1,209 @@
+; vm1.asm - lesson 06: VM1, the guest. A real-mode program in its own memory.
+;
+; The hypervisor copies this program to guest-physical GUEST_LOAD_ADDR in
+; VM1's 64 KiB of RAM and starts it in real mode (unrestricted guest), with
+; EBX = an address to touch, ECX = how many null hypercalls to time, EDX =
+; the scenario. VM1 can see nothing but its own RAM: every other
+; guest-physical address is unmapped in EPT, I/O instructions exit, and the
+; only way out is VMCALL (see hypercall.h for the ABI).
+
+%include "kit.inc"                      ; HC_*, GUEST_*, SCENARIO_*
+
+        bits    16
+        org     GUEST_LOAD_ADDR
+
+start:  jmp     main
+        times   GUEST_GREETING_OFFSET - ($ - $$) db 0
+greeting:                               ; patchable: the harness may change it
+        db      "Hello! I am VM1!", 10, 0
+        times   GUEST_GREETING_OFFSET + GUEST_GREETING_SIZE - ($ - $$) db 0
+
+main:
+        xor     ax, ax
+        mov     ds, ax
+        mov     es, ax
+        mov     ss, ax
+        mov     sp, GUEST_LOAD_ADDR     ; stack just below the program
+        mov     [touch_gpa], ebx
+        mov     [bench_count], ecx
+        mov     [scenario], dl
+
+        mov     si, greeting            ; 1. say hello, through the
+        call    print                   ;    hypervisor (HC_PRINT)
+
+        cmp     byte [scenario], SCENARIO_EPT_VIOLATION
+        je      touch_outside
+        cmp     byte [scenario], SCENARIO_TRIPLE_FAULT
+        je      triple_fault
+        cmp     byte [scenario], SCENARIO_IO
+        je      port_io
+
+        call    show_cpu                ; 2. CPUID: what CPU do we see?
+        call    bad_hypercall           ; 3. an invalid hypercall number
+        call    benchmark               ; 4. time null hypercalls
+        mov     eax, HC_EXIT            ; 5. done: exit with status 0
+        xor     ebx, ebx
+        vmcall
+        hlt                             ; HC_EXIT does not return
+
+; --- the scenarios that end VM1 badly --------------------------------------
+touch_outside:                          ; read a byte at guest-physical EBX
+        mov     eax, [touch_gpa]
+        mov     edx, eax
+        shr     edx, 4
+        mov     es, dx                  ; ES:DI = EBX, as segment:offset
+        and     ax, 0x000F
+        mov     di, ax
+        mov     al, [es:di]             ; not in EPT: an EPT violation
+        hlt
+triple_fault:
+        lidt    [empty_idt]             ; no interrupt vector is valid now
+        int3                            ; #BP -> #GP -> #DF -> triple fault
+        hlt
+port_io:
+        mov     al, 0x42
+        out     0x80, al                ; I/O exits unconditionally here
+        hlt
+
+; --- CPUID: vendor and brand ------------------------------------------------
+; show_cpu - print the vendor (leaf 0) and brand string (0x80000002-4).
+show_cpu:
+        xor     eax, eax
+        cpuid
+        mov     [text + 0], ebx         ; "GenuineIntel" is EBX, EDX, ECX
+        mov     [text + 4], edx
+        mov     [text + 8], ecx
+        mov     byte [text + 12], 0
+        mov     si, msg_vendor
+        call    print
+        mov     si, text
+        call    print
+        call    newline
+        mov     di, text
+        mov     eax, 0x80000002
+.leaf:  push    eax
+        cpuid                           ; 16 brand bytes in EAX..EDX
+        mov     [di], eax
+        mov     [di + 4], ebx
+        mov     [di + 8], ecx
+        mov     [di + 12], edx
+        add     di, 16
+        pop     eax
+        inc     eax
+        cmp     eax, 0x80000004
+        jbe     .leaf
+        mov     byte [di], 0
+        mov     si, msg_brand
+        call    print
+        mov     si, text
+        call    print
+        jmp     newline
+
+; bad_hypercall - call a number the ABI does not have; print the answer.
+bad_hypercall:
+        mov     eax, 0x99
+        vmcall
+        push    eax
+        mov     si, msg_bad
+        call    print
+        pop     eax
+        call    print_hex
+        jmp     newline
+
+; benchmark - time [bench_count] null hypercalls with RDTSC; print the mean.
+benchmark:
+        mov     ecx, [bench_count]
+        jecxz   .done
+        rdtsc
+        mov     [t0], eax
+        mov     [t0 + 4], edx
+.loop:  mov     eax, HC_NOP
+        vmcall                          ; exit, handler, resume: a round trip
+        loop    .loop, ecx
+        rdtsc
+        sub     eax, [t0]               ; EDX:EAX = ticks for all of them
+        sbb     edx, [t0 + 4]
+        div     dword [bench_count]     ; EAX = mean
+        push    eax
+        mov     si, msg_bench1
+        call    print
+        mov     eax, [bench_count]
+        call    print_dec
+        mov     si, msg_bench2
+        call    print
+        pop     eax
+        call    print_dec
+        mov     si, msg_bench3
+        call    print
+.done:  ret
+
+; --- printing through HC_PRINT ----------------------------------------------
+; print - print the NUL-terminated string at DS:SI (DS = 0: SI is its
+; guest-physical address). Clobbers: EAX, EBX, ECX.
+print:
+        xor     ecx, ecx                ; ECX = length
+.len:   mov     bx, si
+        add     bx, cx
+        cmp     byte [bx], 0
+        je      .call
+        inc     cx
+        jmp     .len
+.call:  movzx   ebx, si
+        mov     eax, HC_PRINT
+        vmcall
+        ret
+
+newline:
+        mov     si, msg_newline
+        jmp     print
+
+; print_dec - print EAX in decimal. Clobbers: EAX, EBX, ECX, EDX, DI.
+print_dec:
+        mov     di, number + 11
+        mov     byte [di], 0
+        mov     ebx, 10
+.digit: xor     edx, edx
+        div     ebx
+        add     dl, '0'
+        dec     di
+        mov     [di], dl
+        test    eax, eax
+        jnz     .digit
+        mov     si, di
+        jmp     print
+
+; print_hex - print EAX as 0x and 8 hexadecimal digits. Clobbers: EAX..EDX.
+print_hex:
+        mov     di, number
+        mov     word [di], '0x'
+        add     di, 2
+        mov     cx, 8
+.digit: rol     eax, 4
+        mov     dl, al
+        and     dl, 0x0F
+        add     dl, '0'
+        cmp     dl, '9'
+        jbe     .store
+        add     dl, 'a' - '9' - 1
+.store: mov     [di], dl
+        inc     di
+        loop    .digit
+        mov     byte [di], 0
+        mov     si, number
+        jmp     print
+
+msg_vendor:     db "VM1: CPU vendor ", 0
+msg_brand:      db "VM1: CPU brand ", 0
+msg_bad:        db "VM1: hypercall 0x99 returned ", 0
+msg_bench1:     db "VM1: ", 0
+msg_bench2:     db " null hypercalls, mean round trip ", 0
+msg_bench3:     db " TSC ticks", 10, 0
+msg_newline:    db 10, 0
+empty_idt:      dw 0                    ; limit 0
+                dd 0
+touch_gpa:      dd 0
+bench_count:    dd 0
+scenario:       db 0
+t0:             dq 0
+number:         times 12 db 0
+text:           times 52 db 0
