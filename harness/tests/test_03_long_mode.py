@@ -46,6 +46,7 @@ def walks(result) -> list:
                                                       result.lines()) if m]
 
 
+@pytest.mark.points(2)
 def test_reaches_64_bit_c_in_the_higher_half(boot):
     """The kernel runs at a higher-half address (the top 2 GiB), loads its
     own GDT with a TSS in TR, and powers off with PASS."""
@@ -56,6 +57,7 @@ def test_reaches_64_bit_c_in_the_higher_half(boot):
     assert "tr=0x18" in result.serial
 
 
+@pytest.mark.points(1)
 def test_control_registers_meet_long_mode(boot):
     """CR0.PG and PE, CR4.PAE and EFER.LME and LMA are all set (SDM 9.8.5),
     and each register's printed names are exactly its set bits."""
@@ -72,6 +74,7 @@ def test_control_registers_meet_long_mode(boot):
                               if regs["cr3"][0] >> b & 1]
 
 
+@pytest.mark.points(2)
 def test_walks_are_consistent(boot):
     """Each software walk indexes its tables with the right 9-bit slices of
     the address, and its physical address is the leaf's frame plus the
@@ -124,6 +127,7 @@ def qemu_inspect(serial, command):
 
 
 @pytest.mark.emulators("qemu")      # needs QEMU's monitor
+@pytest.mark.points(3)
 def test_walks_and_registers_match_qemu(boot):
     """Parked at the end, QEMU agrees: the control registers printed are the
     CPU's, every page-table entry printed is the one in guest memory, every
@@ -155,6 +159,7 @@ def test_walks_and_registers_match_qemu(boot):
     assert int(tr[1], 16) == 0x18 and int(tr[2], 16) >= KERNEL_VMA
 
 
+@pytest.mark.points(1)
 def test_alias_through_both_mappings(boot):
     """A value the harness patches in is written through the identity
     mapping and read back through the higher half: one physical byte, two
@@ -171,6 +176,7 @@ def test_alias_through_both_mappings(boot):
 
 
 @pytest.mark.emulators("qemu")      # -cpu lets the harness name the CPU
+@pytest.mark.points(1)
 def test_cpu_identity_is_the_one_qemu_was_given(boot):
     """The vendor and brand strings printed are the ones the harness gave
     QEMU's virtual CPU, read back through CPUID."""
@@ -181,6 +187,7 @@ def test_cpu_identity_is_the_one_qemu_was_given(boot):
     assert f'cpuid: brand "{brand}"' in result.serial
 
 
+@pytest.mark.points(1)
 def test_no_long_mode_is_refused_clearly(boot, emulator):
     """On a 32-bit CPU (QEMU qemu32, Bochs Pentium 4 Willamette) the lesson
     says that long mode is missing and powers off with FAIL, instead of

@@ -80,6 +80,7 @@ def printed_bits(text: str, names: dict) -> set:
     return bits
 
 
+@pytest.mark.points(3)
 def test_first_vm_exit_is_the_guests_cpuid(boot, lesson):
     """VMXON succeeds, VMLAUNCH runs the guest, and its CPUID comes back as
     exit reason 10 at the address where the linker put the guest's CPUID,
@@ -98,6 +99,7 @@ def test_first_vm_exit_is_the_guests_cpuid(boot, lesson):
         text.index("vmx: VMXOFF: left VMX operation")
 
 
+@pytest.mark.points(2)
 def test_exit_saves_every_guest_register(boot):
     """The exit entry saves all fifteen general registers of the guest: each
     holds the seed the harness patched in plus its own index, as the guest
@@ -112,6 +114,7 @@ def test_exit_saves_every_guest_register(boot):
         [(seed + i) % 2**64 for i in range(15)]
 
 
+@pytest.mark.points(1)
 def test_vmx_basic_decoded(boot, emulator):
     """The decoded IA32_VMX_BASIC (revision, VMCS size, memory type, TRUE
     controls) matches the raw MSR value, decoded here from SDM A.1; on
@@ -132,6 +135,7 @@ def test_vmx_basic_decoded(boot, emulator):
         assert raw & 0x7FFFFFFF == 0x2B
 
 
+@pytest.mark.points(2)
 def test_control_capabilities_decoded(boot):
     """For every control field, the names listed as 'must be 1' are exactly
     the allowed-0 bits and 'may be 1' exactly the allowed-1 bits of the raw
@@ -164,6 +168,7 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("scenario", sorted(BROKEN))
+@pytest.mark.points(1)
 def test_pre_entry_check_names_the_broken_field(boot, scenario):
     """With one guest-state field broken on purpose, the software check
     names that field and refuses to launch; launched anyway, the processor
@@ -183,6 +188,7 @@ def test_pre_entry_check_names_the_broken_field(boot, scenario):
         in forced.serial
 
 
+@pytest.mark.points(1)
 def test_unbroken_guest_passes_the_check(boot):
     """The guest state as the lesson builds it passes every check."""
     result = boot()
@@ -191,6 +197,7 @@ def test_unbroken_guest_passes_the_check(boot):
 
 
 @pytest.mark.emulators("bochs")     # a CPU model without VMX
+@pytest.mark.points(1)
 def test_cpu_without_vmx_is_refused(boot):
     """On a 64-bit CPU without VMX (Bochs' Athlon 64) the lesson says so
     and powers off with FAIL instead of faulting on VMXON."""

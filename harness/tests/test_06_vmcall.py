@@ -1,0 +1,154 @@
+"""Lesson 06: VM1, a real-mode guest confined by EPT, and its hypercalls.
+
+Runs on Bochs (and on QEMU only under KVM with nested VMX, probed).
+References: text the harness patches into VM1's memory (its greeting) and
+into the hypervisor (the brand string VM1 must see), guest-physical
+addresses the harness chooses for VM1 to touch, the I/O exit qualification
+decoded from the SDM's layout, and exit counts derived from what each
+scenario makes VM1 do.
+"""
+import random
+import re
+
+import pytest
+
+LESSON = "06"
+GREETING_SIZE = 32        # hypercall.h GUEST_GREETING_SIZE
+BRAND_SIZE = 48
+
+
+def summary(result) -> dict:
+    line = next(l for l in result.lines() if l.startswith("vm: exits handled:"))
+    counts = dict(re.findall(r"(\w+)=(\d+)", line))
+    return {k: int(v) for k, v in counts.items()}
+
+
+def vm_output(result) -> list[str]:
+    """Lines between VMLAUNCH and the end of VM1."""
+    lines = result.lines()
+    start = lines.index("vm: VMLAUNCH VM1") + 1
+    return lines[start:]
+
+
+@pytest.mark.points(4)
+def test_vm1_says_hello(boot):
+    """The hypervisor prints, on its own line, exactly "Hello! I am VM1!",
+    read from VM1's memory through EPT, and VM1 ends with HC_EXIT(0)."""
+    result = boot()
+    assert result.passed, result.diagnosis
+    out = vm_output(result)
+    assert out[0] == "Hello! I am VM1!"
+    assert "vm: VM1 called HC_EXIT with status 0" in out
+    assert "vm: VM1 stopped (HC_EXIT, status 0)" in out
+
+
+@pytest.mark.points(2)
+def test_greeting_comes_from_guest_memory(boot):
+    """A greeting the harness writes into VM1's program (not into the
+    hypervisor) is what the hypervisor prints: HC_PRINT really reads the
+    guest's memory."""
+    text = f"Patched VM1 says {random.Random(4).randrange(10**6):06d}"
+    result = boot(params={"greeting": (text + "\n").ljust(GREETING_SIZE,
+                                                             "\0")})
+    assert result.passed, result.diagnosis
+    assert vm_output(result)[0] == text
+    assert "Hello! I am VM1!" not in result.serial
+
+
+@pytest.mark.points(2)
+def test_cpuid_passes_through_but_the_brand_is_ours(boot):
+    """CPUID is passed through (VM1 sees the real vendor) except the brand
+    string leaves 0x80000002-4, which carry the hypervisor's brand: VM1
+    prints exactly the brand the harness patched in."""
+    brand = f"Harness brand {random.Random(8).randrange(10**6):06d}"
+    result = boot(params={"brand": brand.ljust(BRAND_SIZE, "\0")})
+    assert result.passed, result.diagnosis
+    out = vm_output(result)
+    assert f"VM1: CPU brand {brand}" in out
+    assert "VM1: CPU vendor GenuineIntel" in out
+    default = boot()
+    assert "VM1: CPU brand Kit Hypervisor virtual CPU" in vm_output(default)
+
+
+@pytest.mark.points(2)
+def test_invalid_hypercall_returns_an_error(boot):
+    """An unknown hypercall number returns HC_ERR_INVALID (0xffffffff) in
+    EAX, as VM1 itself reports, and VM1 goes on running."""
+    out = vm_output(boot())
+    assert "VM1: hypercall 0x99 returned 0xffffffff" in out
+    assert out.index("VM1: hypercall 0x99 returned 0xffffffff") < \
+        out.index("vm: VM1 called HC_EXIT with status 0")
+
+
+@pytest.mark.points(2)
+def test_exit_counts_match_what_vm1_did(boot):
+    """The exit summary counts what VM1 did: 4 CPUIDs (vendor, three brand
+    leaves), and one VMCALL per null hypercall it was told to time, so two
+    runs differ by exactly the difference in that count."""
+    counts = {}
+    for n in (10, 47):
+        result = boot(params={"bench_count": n})
+        assert result.passed, result.diagnosis
+        assert f"VM1: {n} null hypercalls, mean round trip" in result.serial
+        counts[n] = summary(result)
+        assert counts[n]["CPUID"] == 4
+        total = int(re.search(r"\(total (\d+)\)", result.serial)[1])
+        assert total == sum(counts[n].values())
+    assert counts[47]["VMCALL"] - counts[10]["VMCALL"] == 37
+
+
+@pytest.mark.points(3)
+def test_touching_memory_outside_ept_is_stopped(boot):
+    """VM1 reading a guest-physical address the harness chose, outside its
+    64 KiB, causes an EPT violation reported with that exact address as a
+    read of an unmapped page; VM1 stops and the host powers off cleanly."""
+    rng = random.Random(6)
+    gpa = rng.randrange(0x10000, 0xFFFFF)
+    result = boot(params={"scenario": 1, "touch_gpa": gpa})
+    assert result.outcome == "fail" and result.status == 7, result.diagnosis
+    m = re.search(r"vm: EPT violation at guest-physical 0x([0-9a-f]+): "
+                  r"(\w+) access, page not mapped \(qualification "
+                  r"0x([0-9a-f]+)\)", result.serial)
+    assert m, result.serial
+    assert int(m[1], 16) == gpa and m[2] == "read"
+    assert int(m[3], 16) & 0x3F == 0x1       # read; no R/W/X allowed
+    assert summary(result)["EPT_VIOLATION"] == 1
+    assert "PANIC" not in result.serial
+    assert "vmx: VMXOFF: left VMX operation" in result.serial
+
+
+@pytest.mark.points(1)
+def test_triple_fault_stops_only_the_vm(boot):
+    """VM1 triple-faulting (an empty IDT, then INT3) is a TRIPLE_FAULT exit:
+    the hypervisor stops VM1 and powers off cleanly instead of resetting."""
+    result = boot(params={"scenario": 2})
+    assert result.outcome == "fail" and result.status == 9, result.diagnosis
+    assert "vm: VM1 triple-faulted at" in result.serial
+    assert summary(result)["TRIPLE_FAULT"] == 1
+
+
+@pytest.mark.points(2)
+def test_unexpected_exit_is_named_with_its_qualification(boot):
+    """An exit no handler expects (VM1's OUT to port 0x80) is reported by
+    name with a qualification that decodes, per the SDM's I/O layout, to a
+    1-byte OUT to port 0x80; VM1 stops, the host does not."""
+    result = boot(params={"scenario": 3})
+    assert result.outcome == "fail" and result.status == 10, result.diagnosis
+    m = re.search(r"vm: unexpected exit reason 30 \(IO_INSTRUCTION\), "
+                  r"qualification 0x([0-9a-f]+)", result.serial)
+    assert m, result.serial
+    q = int(m[1], 16)
+    assert q >> 16 == 0x80          # port
+    assert q & 7 == 0               # size - 1: one byte
+    assert not q >> 3 & 1           # direction: OUT
+    assert summary(result)["IO_INSTRUCTION"] == 1
+
+
+@pytest.mark.points(1)
+def test_benchmark_reports_a_mean(boot):
+    """VM1 times the null hypercalls with RDTSC and prints a positive mean
+    round trip in TSC ticks, for the count the harness asked for."""
+    result = boot(params={"bench_count": 64})
+    m = re.search(r"VM1: 64 null hypercalls, mean round trip (\d+) TSC "
+                  r"ticks", result.serial)
+    assert m and int(m[1]) > 0
