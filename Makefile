@@ -10,8 +10,13 @@ HOLD        ?=
 PYTEST_ARGS ?=
 JOBS        ?= 2
 BENCH_RUNS  ?= 7
+SUBMISSION  ?=
+OUT         ?=
+GRADE_BENCH ?= 4
+GRADE       := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m kit.grade
 
-.PHONY: all help deps run test bench clean tools $(LESSONS)
+.PHONY: all help deps run debug test bench clean tools $(LESSONS) \
+	grade grade-bench handout
 
 all: $(LESSONS)
 
@@ -19,10 +24,15 @@ help:
 	@echo "make                 build every lesson into build/"
 	@echo "make run [LESSON=NN] [EMU=qemu|bochs] [HOLD=1]"
 	@echo "                     boot a lesson (default: the most advanced one)"
+	@echo "make debug [LESSON=NN] [EMU=qemu|bochs]"
+	@echo "                     a lesson under GDB (QEMU) or Bochs' debugger"
 	@echo "make test [PYTEST_ARGS='-k lesson01 -m qemu']"
 	@echo "                     build, then run every test on every emulator"
 	@echo "                     (JOBS=2 boots in parallel; JOBS=0 runs one by one)"
 	@echo "make bench           time each lesson against a bare boot"
+	@echo "make grade [LESSON=NN] [SUBMISSION=tree-or-class] [OUT=dir]"
+	@echo "                     score a tree (default: this one) or a class"
+	@echo "make handout [OUT=dir]  the student tree, solutions taken out"
 	@echo "make deps            install every Debian package the kit needs"
 	@echo "make clean           remove build/"
 
@@ -39,14 +49,34 @@ deps:
 run: all
 	@$(KIT) run --lesson '$(LESSON)' --emu '$(EMU)' $(if $(HOLD),--hold)
 
+debug: all
+	@$(KIT) debug --lesson '$(LESSON)' --emu '$(EMU)'
+
 test: all
 	@$(DEPS) ensure test
-	@$(DEPS) ensure --soft qemu bochs
+	@$(DEPS) ensure --soft qemu bochs debug
 	$(PYTHON) -m pytest -c harness/pytest.ini --rootdir=harness -n $(JOBS) $(PYTEST_ARGS)
 
 bench: all
 	@$(DEPS) ensure --soft qemu bochs
 	@$(KIT) bench --runs $(BENCH_RUNS)
+
+# Instructors: score a tree or a class of them (README.md, "For instructors").
+grade: tools
+	@$(DEPS) ensure test
+	@$(DEPS) ensure --soft qemu bochs
+	@$(GRADE) '$(or $(SUBMISSION),.)' --lesson '$(LESSON)' \
+		-j $(or $(filter-out 0,$(JOBS)),1) $(if $(OUT),--out '$(OUT)')
+
+grade-bench: tools
+	@$(DEPS) ensure test
+	@$(DEPS) ensure --soft qemu bochs
+	@$(GRADE) --bench $(GRADE_BENCH) --lesson '$(LESSON)' \
+		-j $(or $(filter-out 0,$(JOBS)),1)
+
+handout: tools
+	@PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m kit.handout \
+		$(if $(OUT),--out '$(OUT)',--force --out build/handout)
 
 clean:
 	rm -rf build

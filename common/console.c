@@ -12,15 +12,19 @@
 #include "string.h"
 #include "x86.h"
 
-#define CRTC_INDEX 0x3D4      /* CRT controller: register index */
-#define CRTC_DATA 0x3D5       /* CRT controller: register data */
-#define CRTC_CURSOR_HIGH 0x0E /* cursor location, high byte */
-#define CRTC_CURSOR_LOW 0x0F  /* cursor location, low byte */
+#define CRTC_INDEX 0x3D4      /**< CRT controller: register index */
+#define CRTC_DATA 0x3D5       /**< CRT controller: register data */
+#define CRTC_CURSOR_HIGH 0x0E /**< cursor location, high byte */
+#define CRTC_CURSOR_LOW 0x0F  /**< cursor location, low byte */
 
-static volatile uint16_t *vga;  /* the text buffer, 0 until console_init() */
-static unsigned int row, col;   /* where the next character goes */
+static volatile uint16_t *vga;  /**< the text buffer, 0 until console_init() */
+/** @{ */
+static unsigned int row, col;   /**< where the next character goes */
+/** @} */
+/** Colour of new characters: background high nibble, foreground low. */
 static uint8_t attr = (VGA_BLACK << 4) | VGA_LIGHT_GREY;
 
+/** Move the blinking hardware cursor to (row, col). */
 static void cursor_update(void)
 {
 	uint16_t pos = (uint16_t)(row * VGA_COLS + col);
@@ -31,6 +35,7 @@ static void cursor_update(void)
 	outb(CRTC_DATA, (uint8_t)pos);
 }
 
+/** An empty cell in the current colours. */
 static uint16_t blank_cell(void)
 {
 	return (uint16_t)(attr << 8 | ' ');
@@ -50,7 +55,7 @@ void console_set_color(enum vga_color fg, enum vga_color bg)
 	attr = (uint8_t)(bg << 4 | fg);
 }
 
-/* Move every row up by one and blank the bottom row. */
+/** Move every row up by one and blank the bottom row. */
 static void console_scroll(void)
 {
 	for (unsigned int i = 0; i < VGA_COLS * (VGA_ROWS - 1); i++)

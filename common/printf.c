@@ -59,7 +59,7 @@ static size_t str_len(const char *s)
 	return n;
 }
 
-/*
+/**
  * A 64-bit `/` or `%` on a 32-bit CPU makes gcc call __udivdi3/__umoddi3 in
  * libgcc, which our -nostdlib kernels do not link. So divide the way we do
  * on paper, but in binary: bring down one bit of n at a time and subtract
@@ -83,7 +83,7 @@ static uint64_t divmod_u64(uint64_t n, unsigned base, unsigned *rem)
 	return quot;
 }
 
-/*
+/**
  * Digits come out least significant first, so write them backwards from
  * @p end and return where they start. At least @p min_digits are written.
  */
@@ -105,7 +105,7 @@ static char *utoa(char *end, uint64_t n, unsigned base, int upper,
 	return end;
 }
 
-/*
+/**
  * Emit one field: padding, prefix ("-" or "0x"), body, as C orders them.
  * Zero padding goes between prefix and body, which is why %05d of -42 is
  * "-0042" and not "00-42"; space padding goes outside both.
@@ -129,7 +129,7 @@ static void emit_field(struct sink *s, const char *prefix, const char *body,
 		sink_putc(s, ' ');
 }
 
-/*
+/**
  * Fetch an integer argument with the type it was passed as. @p len counts
  * the length modifier's letters: 2 ll, 1 l, 0 none, -1 h, -2 hh. Reading
  * the wrong size would misalign every later argument. The va_list comes
@@ -147,6 +147,7 @@ static int64_t arg_signed(va_list *ap, int len)
 	return len == -1 ? (short)v : len <= -2 ? (signed char)v : v;
 }
 
+/** arg_signed() for the unsigned conversions: u, x and X. */
 static uint64_t arg_unsigned(va_list *ap, int len)
 {
 	unsigned v;

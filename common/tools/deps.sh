@@ -3,7 +3,7 @@
 #
 #   deps.sh install               install everything (make deps)
 #   deps.sh ensure GROUP...       make sure these groups are usable:
-#                                 build, test, qemu, bochs, docs
+#                                 build, test, qemu, bochs, docs, debug
 #   deps.sh ensure --soft GROUP.. the same, but only warn when something is
 #                                 missing and cannot be installed
 #
@@ -13,7 +13,8 @@
 set -eu
 
 ALL="make gcc binutils nasm python3 python3-pytest python3-pytest-xdist
-     qemu-system-x86 bochs bochs-term bochsbios vgabios doxygen graphviz"
+     qemu-system-x86 bochs bochs-term bochsbios vgabios doxygen graphviz
+     gdb"
 
 # missing GROUP: print the packages of GROUP whose tool is missing.
 missing() {
@@ -37,6 +38,8 @@ missing() {
 	docs)
 		command -v doxygen >/dev/null || echo doxygen
 		command -v dot >/dev/null || echo graphviz ;;
+	debug)
+		command -v gdb >/dev/null || echo gdb ;;
 	*)
 		echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac

@@ -2,12 +2,17 @@
 
     python3 -m kit run [--lesson NN] [--emu qemu|bochs] [--hold]
     python3 -m kit bench [--runs N]
+    python3 -m kit debug [--lesson NN] [--emu qemu|bochs] [--batch FILE]
+    python3 -m kit screenshots [--out DIR]       (make screenshots)
+    python3 -m kit docs [--out DIR] [--no-screenshots]   (make docs)
 """
 from __future__ import annotations
 
 import argparse
 import glob
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,7 +82,7 @@ def cmd_run(args) -> int:
     result = emu.boot(
         lesson.image, emulator, display=display, interactive=interactive,
         timeout=None if interactive else args.timeout,
-        debug_exit=not args.hold,
+        debug_exit=not args.hold, keep=True,
         on_serial=None if takes_terminal else echo)
     if takes_terminal:               # the screen was ours: show COM1 now
         print("\n--- COM1 ---\n" + result.serial, end="")
@@ -85,6 +90,13 @@ def cmd_run(args) -> int:
         result.outcome = "pass" if result.status == 0 else "fail"
         result.diagnosis = "powered off, screen held until the window closed"
     print(f"\nrun: {lesson.name} on {emulator}: {result.diagnosis}")
+    if not result.passed:            # keep what explains it
+        if result.registers:
+            print(f"run: CPU: {emu.cpu_state_line(result.registers)}")
+        saved = emu.save_log(result, lesson.build / "last-run.log")
+        if saved:
+            print(f"run: {emulator}'s whole log of this boot: {saved}")
+    shutil.rmtree(result.workdir or "", ignore_errors=True)
     return 0 if result.passed else 1
 
 
@@ -113,13 +125,23 @@ magic:  db "Shutdown", 0
     return out
 
 
-def median_seconds(image: Path, emulator: str, runs: int) -> tuple[float, str]:
-    times, outcome = [], ""
+ROUND_TRIP = re.compile(r"(\d+) null hypercalls, mean round trip (\d+) TSC")
+
+
+def median_seconds(image: Path, emulator: str,
+                   runs: int) -> tuple[float, str, str]:
+    """(median seconds, last outcome, what the guest measured itself)."""
+    times, outcome, measured = [], "", []
     for _ in range(runs):
         result = emu.boot(image, emulator, timeout=60)
         outcome = result.outcome
         times.append(result.seconds)
-    return statistics.median(times), outcome
+        trip = ROUND_TRIP.search(result.serial)
+        if trip:                    # lesson 06: VM1 times its hypercalls
+            measured.append(int(trip[2]))
+    note = (f"VM1: {statistics.median(measured)} TSC ticks per null "
+            f"hypercall" if measured else "")
+    return statistics.median(times), outcome, note
 
 
 def cmd_bench(args) -> int:
@@ -132,14 +154,15 @@ def cmd_bench(args) -> int:
             if why:
                 print(f"bench: {emulator} skipped: {why}")
                 continue
-            base, _ = median_seconds(floor, emulator, args.runs)
+            base, _, _ = median_seconds(floor, emulator, args.runs)
             rows.append(("floor", emulator, base, 1.0, ""))
             for lesson in lessons.all_lessons():
                 if emulator not in lesson.emulators:
                     continue
-                secs, outcome = median_seconds(lesson.image, emulator,
-                                               args.runs)
-                note = "" if outcome == "pass" else f"({outcome})"
+                secs, outcome, note = median_seconds(lesson.image, emulator,
+                                                     args.runs)
+                if outcome != "pass":
+                    note = f"({outcome}) {note}"
                 rows.append((lesson.name, emulator, secs, secs / base, note))
     print(f"\nMedian of {args.runs} boots, emulator start to power-off "
           f"(target: within {target}x of the floor)\n")
@@ -151,6 +174,8 @@ def cmd_bench(args) -> int:
               f"{flag} {note}".rstrip())
         worst = max(worst, ratio)
     print(f"\nworst ratio: {worst:.2f}x (target {target}x)")
+    print("TSC ticks on Bochs count emulated instructions, not cycles: "
+          "see lessons/06-vmcall/README.md.")
     return 0
 
 
@@ -166,7 +191,31 @@ def main() -> int:
                      help="seconds before a non-interactive run is a hang")
     bench = sub.add_parser("bench", help="time every lesson against the floor")
     bench.add_argument("--runs", type=int, default=7)
+    shots = sub.add_parser("screenshots", help="each lesson's last screen")
+    shots.add_argument("--out", default="build/docs/screenshots")
+    docs = sub.add_parser("docs", help="build the book with doxygen")
+    docs.add_argument("--out", default="build/docs")
+    docs.add_argument("--no-screenshots", action="store_true",
+                      help="keep the screenshots already in OUT/screenshots")
+    debug = sub.add_parser("debug", help="a lesson under GDB (QEMU) or "
+                           "Bochs' debugger")
+    debug.add_argument("--lesson", default="")
+    debug.add_argument("--emu", default="")
+    debug.add_argument("--batch", metavar="FILE",
+                       help="run these GDB commands in batch mode (tests)")
+    debug.add_argument("--timeout", type=float, default=30.0,
+                       help="seconds a --batch session may take")
     args = parser.parse_args()
+    if args.command == "debug":
+        from . import debug as debugger
+        return debugger.main(args.lesson, args.emu, args.batch, args.timeout,
+                             ensure_emulator)
+    if args.command == "screenshots":
+        from . import screenshots
+        return screenshots.main(args.out)
+    if args.command == "docs":
+        from . import docs as book
+        return book.main(args.out, False if args.no_screenshots else None)
     return cmd_run(args) if args.command == "run" else cmd_bench(args)
 
 

@@ -9,7 +9,10 @@ One function, boot(), serves the tests, `make run` and `make bench`. It
     powers off, triple-faults, runs past its timeout, or prints more than
     the serial cap (a guest stuck in a print loop);
   * always kills the emulator's whole process group, whatever happened;
-  * returns a BootResult whose `diagnosis` is one line a student can act on.
+  * returns a BootResult whose `diagnosis` is one line a student can act on,
+    and, after a triple fault or a hang, `registers`: where the CPU was and
+    in which mode (QEMU's -d int log or monitor; Bochs' panic dump, or its
+    debugger, stopped with SIGINT as Ctrl-C would, for a hang).
 
 How each emulator reports the end of a run:
   QEMU  isa-debug-exit makes it exit with (code << 1) | 1: 33 pass, 35 fail.
@@ -113,6 +116,16 @@ class BootResult:
         if self.log_tail and self.outcome not in ("pass", "fail", "stopped"):
             text += f"\n--- {self.emulator} log (end) ---\n{self.log_tail}"
         return text
+
+
+def save_log(result: BootResult, dest: Path) -> Optional[Path]:
+    """Copy the emulator's whole log of @result's boot (run with keep=True)
+    to @dest, for a student to read after a bad boot (`make run` writes
+    build/NN-topic/last-run.log). Returns @dest, or None without a log."""
+    if not result.log_file:
+        return None
+    shutil.copyfile(result.log_file, dest)
+    return Path(dest)
 
 
 def have(emulator: str) -> Optional[str]:
@@ -233,6 +246,8 @@ def _qemu_command(disk: Path, work: Path, memory_mib: int, cpus: int,
            "-drive", f"file={disk},format=raw,if=ide,snapshot=on",
            "-serial", f"file:{work / 'com1.txt'}",
            "-d", "int,cpu_reset,guest_errors", "-D", str(work / "qemu.log")]
+    if qemu_cpu == "host":           # the host's own CPU: only under KVM
+        cmd += ["-accel", "kvm"]
     if not interactive:              # a person keeps the monitor on Ctrl-Alt-2
         cmd += ["-monitor",
                 f"unix:{work / 'monitor.sock'},server=on,wait=off"]
@@ -250,7 +265,8 @@ def _qemu_command(disk: Path, work: Path, memory_mib: int, cpus: int,
 
 
 def _bochs_config(disk: Path, work: Path, memory_mib: int, cpus: int,
-                  cpu_model: str, display: str) -> Path:
+                  cpu_model: str, display: str,
+                  magic_break: bool = False) -> Path:
     # ips: how many instructions make one emulated second. Timed waits (the
     # BIOS's disk time-outs, the UART sending at 115200 baud) cost the guest
     # that many polling instructions; 4 million (Bochs' default) keeps every
@@ -278,6 +294,9 @@ clock: sync=none, time0=1
 speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 """)
+    if magic_break:                  # make debug: `xchg bx, bx` stops Bochs
+        with open(rc, "a") as f:     # in its debugger (BOCHS_BREAK)
+            f.write("magic_break: enabled=1\n")
     (work / "continue.rc").write_text("c\n")  # Bochs' debugger: just run
     return rc
 
@@ -330,8 +349,107 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+# ---------------------------------------------------------------- CPU state
+CR0_PE = 1 << 0                     # protection enable
+EFER_LMA = 1 << 10                  # long mode active
+DESC_L = 1 << 21                    # CS descriptor, high dword: 64-bit code
+DESC_DB = 1 << 22                   # CS descriptor, high dword: 32-bit code
+
+
+def cpu_mode(cr0: int, efer: int = 0, cs_flags: Optional[int] = None) -> str:
+    """Which mode the CPU executes in, from CR0, EFER and the high dword of
+    the CS descriptor (QEMU's register dump shows it as the fourth field of
+    the CS line, Bochs' `sreg` as dh=). Without @cs_flags: a best guess."""
+    if not cr0 & CR0_PE:
+        return "real mode"
+    if efer & EFER_LMA:
+        if cs_flags is None or cs_flags & DESC_L:
+            return "64-bit long mode"
+        return "compatibility mode"
+    if cs_flags is not None and not cs_flags & DESC_DB:
+        return "16-bit protected mode"
+    return "32-bit protected mode"
+
+
+def cpu_state_line(regs: dict) -> str:
+    """One line from a BootResult.registers dict: where, in which mode,
+    and the registers that explain most crashes (CR2: the address of the
+    last page fault; CR3: the page tables in use)."""
+    mode = regs.get("mode", "")
+    parts = [mode] if mode else []
+    if "rip" in regs:
+        if mode == "real mode" and "cs" in regs:
+            linear = regs["cs"] * 16 + regs["rip"]
+            parts.append(f"CS:IP={regs['cs']:04x}:{regs['rip']:04x} "
+                         f"(linear {linear:#x})")
+        elif "cs" in regs:
+            parts.append(f"CS={regs['cs']:#06x} RIP={regs['rip']:#x}")
+        else:
+            parts.append(f"RIP={regs['rip']:#x}")
+    for name in ("rsp", "cr0", "cr2", "cr3"):
+        if name in regs:
+            parts.append(f"{name.upper()}={regs[name]:#x}")
+    if regs.get("instruction"):
+        parts.append(f"next instruction: {regs['instruction']}")
+    return ", ".join(parts)
+
+
+def parse_qemu_registers(dump: str) -> dict:
+    """The registers of one QEMU register dump (a -d int log entry or the
+    monitor's `info registers`), as BootResult.registers."""
+    def field(pattern):
+        m = re.search(pattern, dump, re.M)
+        return int(m.group(1), 16) if m else None
+    regs = {}
+    for key, pattern in (("rip", r"\b[RE]IP=([0-9a-f]+)"),
+                         ("rsp", r"\b[RE]SP=([0-9a-f]+)"),
+                         ("cr0", r"\bCR0=([0-9a-f]+)"),
+                         ("cr2", r"\bCR2=([0-9a-f]+)"),
+                         ("cr3", r"\bCR3=([0-9a-f]+)")):
+        value = field(pattern)
+        if value is not None:
+            regs[key] = value
+    cs = re.search(r"^CS =([0-9a-f]{4}) [0-9a-f]+ [0-9a-f]+ ([0-9a-f]+)",
+                   dump, re.M)
+    if cs:
+        regs["cs"] = int(cs.group(1), 16)
+    if "cr0" in regs:
+        regs["mode"] = cpu_mode(regs["cr0"], field(r"\bEFER=([0-9a-f]+)") or 0,
+                                int(cs.group(2), 16) if cs else None)
+    return regs if "rip" in regs else {}
+
+
+def _qemu_last_exception_state(log: str) -> dict:
+    """The registers QEMU's -d int log printed with the last exception it
+    tried to deliver. QEMU prints them only outside real mode: in real mode
+    this is {} (Bochs prints them in every mode)."""
+    entries = list(re.finditer(r"^\s*\d+: v=[0-9a-f]{2} .*$", log, re.M))
+    if not entries:
+        return {}
+    dump = log[entries[-1].end():].split("check_exception", 1)[0]
+    return parse_qemu_registers(dump)
+
+
 def _qemu_triple_fault_chain(log: str) -> str:
     """'#GP general protection -> #DF double fault' from QEMU's -d int log."""
+    # Outside real mode each delivery attempt is logged as "N: v=XX ... pc=":
+    # the attempts at the pc of the last one are the chain, starting with the
+    # exception that started it all (a #UD that could not be delivered is
+    # logged as v=06 before the #GP it caused).
+    matches = list(re.finditer(
+        r"^\s*\d+: v=([0-9a-f]{2}) .*? pc=([0-9a-f]+)", log, re.M))
+    attempts = [(int(m.group(1), 16), m.group(2)) for m in matches]
+    finals = re.findall(r"check_exception old: 0x8 new (0x[0-9a-f]+)", log)
+    first = log.rfind("check_exception old: 0xffffffff")
+    if attempts and finals and matches[-1].start() > first:
+        chain = []
+        for vector, pc in reversed(attempts):
+            if pc != attempts[-1][1] or vector >= 0x20:
+                break
+            chain.insert(0, vector)
+        chain.append(int(finals[-1], 16))
+        return " -> ".join(EXCEPTION_NAMES.get(v, f"vector {v:#x}")
+                           for v in chain)
     # Each line is one exception raised while delivering another: "old" is
     # the one being delivered (0xffffffff: none), "new" the one raised. A
     # fault during a fault becomes #DF (old 0x8); a fault during #DF resets.
@@ -440,7 +558,10 @@ def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
     rc = _bochs_config(disk, work, memory_mib, cpus, bochs_cpu,
                        display if display in ("term", "x", "sdl2")
                        else "term")
-    cmd = [BOCHS, "-q", "-f", str(rc), "-rc", str(work / "continue.rc")]
+    # -dbglog: what Bochs' debugger prints also goes to a file, which is
+    # where _bochs_where() reads it (the terminal is full of screen codes).
+    cmd = [BOCHS, "-q", "-f", str(rc), "-rc", str(work / "continue.rc"),
+           "-dbglog", str(work / "debugger.log")]
     env = dict(os.environ, TERM=os.environ.get("TERM", "xterm") or "xterm")
     if interactive:                  # the user's own terminal shows the screen
         proc = subprocess.Popen(cmd, cwd=work, env=env)
@@ -501,36 +622,130 @@ def _watch(run: _Run, emulator, start, timeout, serial_cap, until,
             return BootResult(emulator, "exited", text, "", 0.0,
                               exit_status=run.proc.returncode)
         if timeout is not None and time.monotonic() - start > timeout:
-            where = _where_hung(run, emulator)
+            where, regs = _where_hung(run, emulator)
             return BootResult(
                 emulator, "hang", text,
-                f"guest hung: no power-off within {timeout:g} s{where}", 0.0)
+                f"guest hung: no power-off within {timeout:g} s{where}", 0.0,
+                registers=regs)
         time.sleep(0.01)
 
 
-def _where_hung(run: _Run, emulator) -> str:
-    """Ask the emulator where the CPU is, before we kill it."""
-    if emulator != "qemu" or not run.monitor_path:
-        return " (Bochs cannot be asked for RIP; see `make debug EMU=bochs`)"
-    try:
-        mon = Monitor(str(run.monitor_path), timeout=2)
+def _where_hung(run: _Run, emulator) -> tuple[str, dict]:
+    """Ask the emulator where the CPU is, before we kill it: the end of the
+    diagnosis ("; the CPU was at ...") and BootResult.registers."""
+    if emulator == "qemu":
+        regs = {}
+        if run.monitor_path:
+            try:
+                mon = Monitor(str(run.monitor_path), timeout=2)
+                try:
+                    regs = parse_qemu_registers(mon.command("info registers"))
+                finally:
+                    mon.close()
+            except OSError:
+                pass
+    else:
+        regs = _bochs_where(run)
+    if not regs:
+        return "", {}
+    where = f"; the CPU was at RIP={regs['rip']:#x} ({regs.get('mode')})"
+    if regs.get("mode") == "real mode" and "cs" in regs:
+        where = (f"; the CPU was at {regs['cs']:04x}:{regs['rip']:04x} "
+                 f"(real mode, linear {regs['cs'] * 16 + regs['rip']:#x})")
+    if regs.get("instruction"):
+        where += f": {regs['instruction']}"
+    return where, regs
+
+
+def _bochs_where(run: _Run) -> dict:
+    """Where a running Bochs is: stop it in its debugger with SIGINT (what
+    Ctrl-C does), read the "Next at" line it prints on stopping, then type
+    `r`, `sreg` and `creg` on its terminal. Everything the debugger prints
+    also goes to debugger.log (bochs -dbglog), free of the screen's escape
+    codes, so that is where it is read. {} if Bochs does not answer."""
+    log = run.serial_path.with_name("debugger.log")
+    if run.pty_master is None or run.proc.poll() is not None:
+        return {}
+
+    def read() -> str:
         try:
-            regs = mon.command("info registers")
-        finally:
-            mon.close()
+            return log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for(pattern: str, seconds: float) -> Optional[str]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and run.proc.poll() is None:
+            text = read()[offset:]
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.02)
+        return None
+
+    offset = len(read())
+    try:
+        os.kill(run.proc.pid, signal.SIGINT)
+        if wait_for(r"Next at t=\d+\n.*\n", 2.0) is None:
+            return {}
+        os.write(run.pty_master, b"r\nsreg\ncreg\n")
+        text = wait_for(r"EFER=0x[0-9a-f]+", 2.0)
     except OSError:
-        return ""
-    rip = re.search(r"RIP=([0-9a-f]+)", regs) or \
-        re.search(r"EIP=([0-9a-f]+)", regs)
-    cr0 = re.search(r"CR0=([0-9a-f]+)", regs)
-    cs = re.search(r"CS =([0-9a-f]+) ([0-9a-f]+)", regs)
-    if not rip:
-        return ""
-    ip = int(rip.group(1), 16)
-    if cr0 and not int(cr0.group(1), 16) & 1 and cs:
-        return (f"; the CPU was at {int(cs.group(1), 16):04x}:{ip:04x} "
-                f"(real mode, linear {int(cs.group(2), 16) + ip:#x})")
-    return f"; the CPU was at RIP={ip:#x}"
+        return {}
+    if text is None:
+        return {}
+    stop = re.search(r"\[0x([0-9a-f]+)\] ([0-9a-f]{4}):([0-9a-f]+) "
+                     r"\([^)]*\): ([^;\n]*)", text)
+    if not stop:
+        return {}
+
+    def hexval(pattern: str) -> int:
+        m = re.search(pattern, text)
+        return int(m.group(1).replace("_", ""), 16) if m else 0
+    regs = {"cs": int(stop.group(2), 16), "rip": int(stop.group(3), 16),
+            "instruction": " ".join(stop.group(4).split()),
+            "rsp": hexval(r"rsp: ([0-9a-f_]+)"),
+            "cr0": hexval(r"CR0=0x([0-9a-f]+)"),
+            "cr2": hexval(r"CR2=page fault laddr=0x([0-9a-f]+)"),
+            "cr3": hexval(r"CR3=0x([0-9a-f]+)")}
+    cs_flags = re.search(r"cs:0x[0-9a-f]+, dh=0x([0-9a-f]+)", text)
+    regs["mode"] = cpu_mode(regs["cr0"], hexval(r"EFER=0x([0-9a-f]+)"),
+                            int(cs_flags.group(1), 16) if cs_flags else None)
+    return regs
+
+
+def _bochs_panic_state(log: str) -> dict:
+    """The registers Bochs logs after a panic (a triple fault with
+    reset_on_triple_fault=0), as BootResult.registers."""
+    panic = log.rfind(">>PANIC<<")
+    if panic < 0:
+        return {}
+    dump = log[panic:]
+
+    def hexval(pattern: str) -> Optional[int]:
+        m = re.search(pattern, dump)
+        return int(m.group(1).replace("_", ""), 16) if m else None
+    regs = {}
+    for key, pattern in (("rip", r"\| [RE]IP=([0-9a-f_]+)"),
+                         ("rsp", r"\b[RE]SP=([0-9a-f_]+)"),
+                         ("cs", r"\|\s+CS:([0-9a-f]{4})\("),
+                         ("cr0", r"CR0=0x([0-9a-f_]+)"),
+                         ("cr2", r"CR2=0x([0-9a-f_]+)"),
+                         ("cr3", r"CR3=0x([0-9a-f_]+)")):
+        value = hexval(pattern)
+        if value is not None:
+            regs[key] = value
+    state = re.search(r"CPU is in (.*?) mode", dump)
+    bits = re.search(r"CS\.mode = (\d+) bit", dump)
+    if state and bits:
+        if state.group(1) == "real":
+            regs["mode"] = "real mode"
+        elif bits.group(1) == "64":
+            regs["mode"] = "64-bit long mode"
+        elif "compat" in state.group(1) or "long" in state.group(1):
+            regs["mode"] = "compatibility mode"
+        else:
+            regs["mode"] = f"{bits.group(1)}-bit {state.group(1)} mode"
+    return regs if "rip" in regs else {}
 
 
 def _classify(result: BootResult, run: _Run, emulator: str) -> None:
@@ -560,6 +775,7 @@ def _classify(result: BootResult, run: _Run, emulator: str) -> None:
                                  if result.status else ""))
         elif rc == 0 and "Triple fault" in log:
             result.outcome = "triple-fault"
+            result.registers = _qemu_last_exception_state(log)
             result.diagnosis = ("triple fault: the CPU reset itself after "
                                 f"{_qemu_triple_fault_chain(log)}"
                                 f"{_qemu_where(log)}")
@@ -587,6 +803,7 @@ def _classify(result: BootResult, run: _Run, emulator: str) -> None:
         rip = re.findall(r"\| (?:RIP|EIP)=([0-9a-f]+)", log)
         where = f" at RIP={int(rip[-1], 16):#x}" if rip else ""
         result.outcome = "triple-fault"
+        result.registers = _bochs_panic_state(log)
         result.diagnosis = ("triple fault: the CPU gave up (Bochs: "
                             f"{panic.group(1).strip() if panic else 'panic'})"
                             f"{where}")

@@ -23,7 +23,11 @@ def broken(tmp_path_factory):
     images = {}
     for src in sorted(BROKEN.glob("*.asm")):
         image = out / (src.stem + ".img")
-        subprocess.run(["nasm", "-f", "bin", "-I", f"{BROKEN}/", "-o",
+        # common/boot/ and a build folder (kit.inc): for sectors that use
+        # the kit's real-mode helpers (magic.asm: BOCHS_BREAK).
+        subprocess.run(["nasm", "-f", "bin", "-I", f"{BROKEN}/",
+                        "-I", f"{lessons.ROOT / 'common' / 'boot'}/",
+                        "-I", f"{lessons.find('01').build}/", "-o",
                         str(image), str(src)], check=True)
         images[src.stem] = image
     return images
@@ -46,16 +50,22 @@ def emulator_processes(workdir: str) -> list[str]:
 
 def test_hang_is_reported_with_where_the_cpu_was(boot, broken, emulator):
     """A guest that never powers off is stopped at the timeout and called a
-    hang in one line (on QEMU with the instruction pointer), and the
-    emulator is gone afterwards."""
+    hang in one line with where the CPU was (QEMU's monitor; Bochs stopped
+    in its debugger), and the emulator is gone afterwards."""
     result = boot(broken["hang"], timeout=1.5, keep=True)
     try:
         assert result.outcome == "hang"
         assert "about to hang" in result.serial
         assert result.diagnosis.startswith("guest hung: no power-off within")
         assert "\n" not in result.diagnosis
-        if emulator == "qemu":      # the spin loop is in the sector
-            assert "real mode, linear 0x7c" in result.diagnosis
+        # The spin loop is the sector's only `jmp $` (EB FE): that is where
+        # the CPU must have been, in real mode.
+        spin = 0x7C00 + broken["hang"].read_bytes().index(b"\xeb\xfe")
+        assert f"0000:{spin:04x} (real mode, linear {spin:#x})" \
+            in result.diagnosis
+        assert result.registers["mode"] == "real mode"
+        if emulator == "bochs":     # its debugger also decodes the loop
+            assert result.registers["instruction"].startswith("jmp .-2")
         assert emulator_processes(result.workdir) == []
     finally:
         import shutil
@@ -74,6 +84,36 @@ def test_triple_fault_is_reported(boot, broken, emulator):
     else:
         assert "3rd (13) exception" in result.diagnosis
     assert result.seconds < 10
+
+
+def test_protected_mode_triple_fault_shows_the_registers(boot, broken,
+                                                       emulator, tmp_path):
+    """A triple fault in 32-bit code is reported with the CPU state at the
+    last exception: the faulting instruction's address, the stack, CR0 with
+    PE set; on QEMU the chain starts with the exception that caused it all
+    (#UD). The emulator's whole log can be kept, as `make run` does."""
+    image = broken["triple32"]
+    ud2 = 0x7C00 + image.read_bytes().index(b"\x0f\x0b")
+    result = boot(image, timeout=10, keep=True)
+    try:
+        assert result.outcome == "triple-fault", result.diagnosis
+        regs = result.registers
+        assert regs["mode"] == "32-bit protected mode"
+        assert regs["rip"] == ud2
+        assert regs["rsp"] == 0x7000          # set just before the ud2
+        assert regs["cs"] == 0x08             # the sector's code selector
+        assert regs["cr0"] & 1
+        assert f"RIP={ud2:#x}" in result.report()
+        if emulator == "qemu":
+            assert "after #UD invalid opcode -> #GP general protection" \
+                in result.diagnosis
+        saved = emu.save_log(result, tmp_path / "last-run.log")
+        log = saved.read_text()
+        assert ("Triple fault" if emulator == "qemu"
+                else "3rd (13) exception") in log
+    finally:
+        import shutil
+        shutil.rmtree(result.workdir, ignore_errors=True)
 
 
 def test_serial_flood_is_stopped(boot, broken, emulator):

@@ -39,6 +39,7 @@ def random_row(seed: int) -> str:
     return "".join(rng.choice("#.") for _ in range(CELLS))
 
 
+@pytest.mark.points(1)
 def test_sector_size_and_signature(lesson):
     """The image is exactly one 512-byte sector ending in 0x55 0xAA, and every
     patchable parameter lies inside its 510 bytes of code and data."""
@@ -51,6 +52,7 @@ def test_sector_size_and_signature(lesson):
         assert p["offset"] + p["size"] <= 510, p
 
 
+@pytest.mark.points(2)
 def test_defaults_are_rule_30_from_one_cell(lesson, boot):
     """With the parameters as built, the sector draws 24 generations of rule
     30 grown from one live cell at column 40."""
@@ -77,6 +79,7 @@ CASES = [
 ]
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("rule,start,generations", CASES,
                          ids=[f"rule{c[0]}-{c[1]}" for c in CASES])
 def test_matches_python_model(boot, rule, start, generations):
@@ -90,6 +93,7 @@ def test_matches_python_model(boot, rule, start, generations):
     assert generations_printed(result) == automaton(rule, row, generations)
 
 
+@pytest.mark.points(1)
 def test_each_line_is_80_cells(boot):
     """Every generation is one line of exactly 80 characters of '#' and '.'."""
     result = boot(params={"rule": 110, "row": random_row(7)})
@@ -114,6 +118,7 @@ def read_ppm(data: bytes):
     return width, height, data[pos + 1:]
 
 
+@pytest.mark.points(2)
 @pytest.mark.emulators("qemu")     # Bochs has no screendump command
 def test_vga_screen_shows_the_generations(boot, tmp_path):
     """The VGA text screen, as QEMU itself renders it (screendump), shows each

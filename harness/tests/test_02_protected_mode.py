@@ -53,6 +53,7 @@ def printed_fields(text: str) -> dict:
     return {k: int(v, 0) for k, v in fields.items()}
 
 
+@pytest.mark.points(2)
 def test_boots_to_protected_mode(boot):
     """The loader reads the program, which reaches 32-bit C and powers off
     with PASS after printing every section of the lesson."""
@@ -63,6 +64,7 @@ def test_boots_to_protected_mode(boot):
         assert section in text
 
 
+@pytest.mark.points(2)
 def test_gdt_is_flat_and_decoded_right(boot):
     """The GDT the CPU uses (read back with SGDT) holds a null descriptor and
     flat 4 GiB ring-0 code and data segments, and the lesson's decoding of
@@ -90,6 +92,7 @@ def test_gdt_is_flat_and_decoded_right(boot):
     assert "(data, read/write)" in entries[2][3]
 
 
+@pytest.mark.points(2)
 def test_cr0_and_selectors(boot):
     """CR0.PE is set, the names printed are exactly CR0's set bits, and CS
     and every data segment register hold the GDT's code and data selectors."""
@@ -106,6 +109,7 @@ def test_cr0_and_selectors(boot):
     assert all(segs[r] == 0x10 for r in ("ds", "es", "fs", "gs", "ss"))
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("low,high", [(32, 64), (48, 128)])
 def test_e820_follows_the_memory_size(boot, low, high):
     """Booted with two memory sizes, the E820 map's usable total grows by
@@ -128,6 +132,7 @@ def test_e820_follows_the_memory_size(boot, low, high):
     assert totals[high] - totals[low] == (high - low) * MiB
 
 
+@pytest.mark.points(1)
 def test_a20_is_on(boot):
     """A20 is on, checked again from protected mode by the wrap-around test
     at 0x100500, and the lesson names the method that switched it on."""
@@ -138,6 +143,7 @@ def test_a20_is_on(boot):
                     r"fast A20)", line)
 
 
+@pytest.mark.points(2)
 @pytest.mark.emulators("qemu")      # needs QEMU's monitor
 def test_cpu_state_matches_qemu(boot):
     """Parked at the end, the CPU as QEMU reports it agrees with what the
@@ -168,6 +174,7 @@ def test_cpu_state_matches_qemu(boot):
 
 
 # --------------------------------------------------------- the disk loader
+@pytest.mark.points(1)
 def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
     """Told to read far past the end of the disk, the loader prints the
     BIOS's error code and powers off with FAIL instead of jumping into
@@ -187,6 +194,7 @@ def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
     assert "Lesson 02" not in result.serial
 
 
+@pytest.mark.points(1)
 def test_mkimage_refuses_an_oversized_program(lesson, tmp_path):
     """A program larger than the loader can place below 0x80000 is a build
     error that says how large it is and what the limit is."""
@@ -223,6 +231,7 @@ def console_model(text: str, cols: int = 80, rows: int = 25) -> list[str]:
     return ["".join(line) for line in visible]
 
 
+@pytest.mark.points(2)
 @pytest.mark.emulators("qemu")      # reads guest memory through the monitor
 def test_vga_console_mirrors_com1(boot):
     """The VGA text buffer at 0xB8000, read from guest memory by QEMU, holds

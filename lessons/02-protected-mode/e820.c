@@ -35,8 +35,11 @@ void e820_print(void)
 			i, (unsigned long long)e->base,
 			(unsigned long long)e->length, e->type,
 			e820_type_name(e->type));
+		/* Exercise: count the bytes of every usable range. */
+		/* BEGIN SOLUTION: e820-usable-total */
 		if (e->type == E820_USABLE)
 			usable += e->length;
+		/* END SOLUTION */
 	}
 	/* 64-bit shifts are fine without libgcc; 64-bit division is not. */
 	kprintf("e820: usable total: 0x%llx bytes (%llu KiB)\n",

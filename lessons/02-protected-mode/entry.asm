@@ -11,7 +11,7 @@
 %include "kit.inc"                      ; CR0_PE...: from common/include/x86.h
 
         bits    16
-        section .entry
+        section .entry.start            ; linked first: the loader jumps here
 
 %include "gdt.inc"                      ; GDT_ENTRY, ACCESS_*, FLAGS_*
 
@@ -37,6 +37,9 @@ _start:
         call    e820_read               ; e820.asm
 
         cli                             ; no real-mode IVT from here on
+        ; Exercise: load the GDT, set CR0.PE and enter 32-bit code at
+        ; protected_mode through the GDT's code segment.
+        ; BEGIN SOLUTION: enter-protected-mode
         lgdt    [gdt_descriptor]
         mov     eax, cr0
         or      eax, CR0_PE
@@ -45,6 +48,7 @@ _start:
         ; the CPU may have prefetched 16-bit instructions. A far jump loads
         ; CS from the GDT (making us 32-bit) and flushes the pipeline.
         jmp     CODE_SEL:protected_mode
+        ; END SOLUTION
 
 .no_a20:
         mov     si, msg_no_a20

@@ -25,10 +25,13 @@ struct seg_desc {
 	unsigned g;     /**< granularity: 1 = limit counts 4 KiB pages */
 };
 
+/** Gather a raw 8-byte descriptor's scattered fields. */
 static struct seg_desc desc_decode(uint64_t raw)
 {
 	struct seg_desc d;
 
+	/* Exercise: fill in every field of d from raw (SDM Vol. 3A, 3.4.5). */
+	/* BEGIN SOLUTION: gdt-decode */
 	d.limit = (uint32_t)(raw & 0xFFFF) | (uint32_t)((raw >> 48) & 0xF) << 16;
 	d.base = (uint32_t)((raw >> 16) & 0xFFFFFF) |
 		 (uint32_t)((raw >> 56) & 0xFF) << 24;
@@ -39,9 +42,11 @@ static struct seg_desc desc_decode(uint64_t raw)
 	d.l = (raw >> 53) & 1;
 	d.db = (raw >> 54) & 1;
 	d.g = (raw >> 55) & 1;
+	/* END SOLUTION */
 	return d;
 }
 
+/** Code or data, and what it allows, from the S and type bits. */
 static const char *desc_kind(const struct seg_desc *d)
 {
 	if (!d->s)
