@@ -14,7 +14,7 @@
 struct tss64 kernel_tss;
 
 /*
- * A TSS descriptor is 16 bytes in long mode (SDM Vol. 3A, 8.2.3): the usual
+ * A TSS descriptor is 16 bytes in long mode (SDM Vol. 3A, 7.2.3): the usual
  * 8 with type 0x9 (available 64-bit TSS), then the upper 32 bits of the base.
  */
 static uint64_t gdt[5] __attribute__((aligned(16)));

@@ -15,7 +15,7 @@
 /** @} */
 
 /**
- * The 64-bit TSS (SDM Vol. 3A, 8.7 "Task Management in 64-bit Mode"). In
+ * The 64-bit TSS (SDM Vol. 3A, 7.7 "Task Management in 64-bit Mode"). In
  * long mode it holds no registers any more: only the stacks the CPU
  * switches to, on a privilege change (rsp) or for chosen interrupt vectors
  * (the interrupt stack table, ist).

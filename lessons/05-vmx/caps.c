@@ -12,7 +12,7 @@
 #include "kprintf.h"
 #include "vmx.h"
 
-/* Control names per field, indexed by bit (SDM 25.6-25.8). */
+/* Control names per field, indexed by bit (SDM 24.6-24.8). */
 static const char *const pin_names[32] = {
 	[0] = "EXT_INTR_EXITING", [3] = "NMI_EXITING", [5] = "VIRTUAL_NMIS",
 	[6] = "PREEMPTION_TIMER", [7] = "POSTED_INTR",

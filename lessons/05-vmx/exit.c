@@ -5,7 +5,7 @@
  *
  * vmexit.asm saved the guest's registers and called us on the host stack.
  * The VMCS's exit-information fields say why we are here (SDM Vol. 3C,
- * 25.9 "VM-Exit Information Fields"). Lesson 05 looks once and leaves VMX
+ * 24.9 "VM-Exit Information Fields"). Lesson 05 looks once and leaves VMX
  * operation; lesson 06 handles exits and resumes the guest.
  */
 #include "kprintf.h"
@@ -35,7 +35,7 @@ void vmexit_dispatch(struct guest_regs *regs)
 	uint64_t qualification = vmcs_read(EXIT_QUALIFICATION);
 
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-		/* SDM 27.8: the entry failed after VMLAUNCH looked fine. */
+		/* SDM 26.8: the entry failed after VMLAUNCH looked fine. */
 		kprintf("vmexit: VM entry failed: exit reason %u (%s), "
 			"qualification 0x%llx\n", basic,
 			exit_reason_name(basic),

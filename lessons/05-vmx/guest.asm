@@ -5,7 +5,7 @@
 ; only observed). The hypervisor puts a seed in RAX; the guest derives every
 ; other general register from it, so that the exit handler's register dump
 ; can be checked, then executes CPUID, which always causes a VM exit
-; (SDM Vol. 3C, 26.1.2 "Instructions That Cause VM Exits Unconditionally").
+; (SDM Vol. 3C, 25.1.2 "Instructions That Cause VM Exits Unconditionally").
 
         bits    64
         section .text

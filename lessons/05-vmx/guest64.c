@@ -29,7 +29,7 @@ volatile uint8_t param_break_guest KIT_PARAM;
 extern char guest_entry[];
 static uint8_t guest_stack[PAGE_SIZE] __attribute__((aligned(16)));
 
-/* Access rights in the VMCS format (SDM 25.4.1): type, S, DPL, P, L, D, G. */
+/* Access rights in the VMCS format (SDM 24.4.1): type, S, DPL, P, L, D, G. */
 #define AR_CODE64 0xA09B   /* accessed execute/read code, L=1, G=1 */
 #define AR_DATA 0xC093     /* accessed read/write data, D/B=1, G=1 */
 #define AR_TSS_BUSY 0x008B /* busy 64-bit TSS */
@@ -68,7 +68,7 @@ static void guest64_controls(void)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);   /* inject nothing */
 }
 
-/** One segment register of the guest (SDM 25.4.1). */
+/** One segment register of the guest (SDM 24.4.1). */
 static void guest_segment(enum vmcs_field selector, uint16_t sel,
 			  uint32_t ar, uint32_t limit, uint64_t base)
 {
@@ -88,7 +88,7 @@ void guest64_setup(struct guest_regs *regs)
 	guest64_controls();
 	sgdt(&gdtr);
 	sidt(&idtr);
-	/* SDM 25.4.1: the guest-state area, register by register. */
+	/* SDM 24.4.1: the guest-state area, register by register. */
 	vmcs_write(GUEST_CR0, read_cr0());
 	vmcs_write(GUEST_CR3, read_cr3());
 	vmcs_write(GUEST_CR4, read_cr4());

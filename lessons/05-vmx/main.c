@@ -5,7 +5,7 @@
  *
  * Boot chain as in lesson 03: lesson 02's real-mode entry, lesson 03's
  * long-mode switch, and this kernel_main in the higher half. Each step
- * cites the SDM section that specifies it (Vol. 3C, 2023 numbering).
+ * cites the SDM section that specifies it (Vol. 3C; numbers as in the 2016-2021 editions).
  */
 #include "console.h"
 #include "gdt64.h"
@@ -20,7 +20,7 @@
  * the processor's own verdict (a failed VM entry, exit reason 33). */
 volatile uint8_t param_skip_check KIT_PARAM;
 
-/* The VMCS region (SDM 25.2): 4 KiB aligned; the CPU owns its contents. */
+/* The VMCS region (SDM 24.2): 4 KiB aligned; the CPU owns its contents. */
 static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 /* The stack VM exits land on (HOST_RSP). */
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
@@ -39,16 +39,16 @@ void kernel_main(void)
 	console_init((uintptr_t)phys_to_virt(VGA_TEXT_BUFFER));
 	kprintf("Lesson 05: VMX operation and the first VM exit\n");
 	gdt64_init();
-	vmx_detect();                   /* SDM 24.6 "Discovering Support" */
+	vmx_detect();                   /* SDM 23.6 "Discovering Support" */
 	vmx_print_capabilities();       /* SDM Appendix A */
-	vmx_enable();                   /* SDM 24.7: VMXON */
-	vmcs_load(vmcs);                /* SDM 25.11.3: VMCLEAR, VMPTRLD */
-	vmcs_setup_host(host_stack + sizeof(host_stack));   /* SDM 25.5 */
-	guest64_setup(&guest_regs);     /* SDM 25.4, 25.6-25.8 */
+	vmx_enable();                   /* SDM 23.7: VMXON */
+	vmcs_load(vmcs);                /* SDM 24.11.3: VMCLEAR, VMPTRLD */
+	vmcs_setup_host(host_stack + sizeof(host_stack));   /* SDM 24.5 */
+	guest64_setup(&guest_regs);     /* SDM 24.4, 24.6-24.8 */
 	if (vmcheck_guest_state() && !param_skip_check)     /* SDM 26.3.1 */
 		power_off(6);
 	kprintf("vmx: VMLAUNCH\n");
-	status = vmx_launch(&guest_regs);  /* SDM 31.3; exits: exit.c */
+	status = vmx_launch(&guest_regs);  /* SDM 30.3; exits: exit.c */
 	vmx_check(status, "VMLAUNCH");
 	panic("VMLAUNCH returned without an error");
 }

@@ -13,7 +13,7 @@
 #include "vmx.h"
 #include "x86.h"
 
-/* Segment access-rights format in the VMCS (SDM 25.4.1, Table 25-2). */
+/* Segment access-rights format in the VMCS (SDM 24.4.1, Table 24-2). */
 #define AR_TYPE(ar) ((ar) & 0xF)
 #define AR_S BIT(4)
 #define AR_DPL(ar) (((ar) >> 5) & 3)
@@ -131,7 +131,7 @@ static void check_rflags_and_state(void)
 		fail("GUEST_RFLAGS", rflags,
 		     "reserved bits: bit 1 must be 1; 3, 5, 15, 63:22 must be "
 		     "0", "26.3.1.4");
-	/* 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI (SDM 25.4.2). */
+	/* 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI (SDM 24.4.2). */
 	if (activity > 3 || (activity && !((supported >> (activity - 1)) & 1)))
 		fail("GUEST_ACTIVITY_STATE", activity,
 		     "not an activity state this CPU supports (IA32_VMX_MISC "

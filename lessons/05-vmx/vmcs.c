@@ -4,7 +4,7 @@
  * @ingroup lesson05
  *
  * On every VM exit the processor loads the host's state from the VMCS
- * (SDM Vol. 3C, 28.5 "Loading Host State"; the fields are listed in 25.5
+ * (SDM Vol. 3C, 27.5 "Loading Host State"; the fields are listed in 24.5
  * "Host-State Area"). There is no "previous state" saved anywhere: if a
  * field here is wrong, the exit lands somewhere wrong. So we copy the state
  * we are running in now.

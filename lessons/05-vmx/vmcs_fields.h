@@ -5,7 +5,7 @@
  *
  * A VMCS is opaque: software never reads its memory, it names a field by a
  * 32-bit encoding and uses VMREAD/VMWRITE. The encoding itself says what
- * kind of field it is (SDM Vol. 3C, 25.11.2 "VMREAD, VMWRITE, and
+ * kind of field it is (SDM Vol. 3C, 24.11.2 "VMREAD, VMWRITE, and
  * Encodings of VMCS Fields"): bits 14:13 the width (0 = 16-bit,
  * 1 = 64-bit, 2 = 32-bit, 3 = natural width), bits 11:10 the type
  * (0 = control, 1 = read-only exit information, 2 = guest state,

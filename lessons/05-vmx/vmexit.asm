@@ -5,7 +5,7 @@
 ; them; on a VM exit they still hold the guest's values. So the entry path
 ; loads them from a struct guest_regs (vmx.h), and the exit path saves them
 ; into one, on the host stack, before any C code can clobber them.
-; SDM Vol. 3C, 28.1 "Architectural State Before a VM Exit".
+; SDM Vol. 3C, 27.1 "Architectural State Before a VM Exit".
 
         bits    64
         section .text
@@ -50,7 +50,7 @@ vmx_launch:
         mov     r14, REG(SLOT_R8 + 6)
         mov     r15, REG(SLOT_R8 + 7)
         mov     rdi, REG(SLOT_RDI)           ; last: it was our pointer
-        vmlaunch                        ; SDM 31.3 "VMLAUNCH/VMRESUME"
+        vmlaunch                        ; SDM 30.3 "VMLAUNCH/VMRESUME"
         ; Still here: VMfailInvalid (CF) or VMfailValid (ZF).
         mov     eax, VMX_FAIL_INVALID
         jc      .out

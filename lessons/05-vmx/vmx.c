@@ -3,12 +3,12 @@
  * @brief Detect VMX, enter and leave VMX operation, and load a VMCS.
  * @ingroup lesson05
  *
- * The sequence of SDM Vol. 3C, 24.7 "Enabling and Entering VMX Operation":
+ * The sequence of SDM Vol. 3C, 23.7 "Enabling and Entering VMX Operation":
  * check CPUID, make IA32_FEATURE_CONTROL allow VMXON, give CR0 and CR4 the
- * values VMX requires (24.8 "Restrictions on VMX Operation"), set
+ * values VMX requires (23.8 "Restrictions on VMX Operation"), set
  * CR4.VMXE, and execute VMXON with a VMXON region. (Section numbers are
- * those of the SDM edition of 2023; older editions number VMX chapters
- * one lower.)
+ * those of the SDM editions of 2016-2021, which the course cites
+ * throughout; from 2022 on, Intel numbers the VMX chapters one higher.)
  */
 #include "kprintf.h"
 #include "paging.h"
@@ -16,7 +16,7 @@
 #include "vmx.h"
 #include "x86.h"
 
-/* SDM 25.2: 4 KiB, aligned, written by software only for its revision ID. */
+/* SDM 24.2: 4 KiB, aligned, written by software only for its revision ID. */
 static uint8_t vmxon_region[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
 /** Bits 30:0 of IA32_VMX_BASIC: the revision both regions must carry. */
@@ -33,7 +33,7 @@ void vmx_check(enum vmx_status status, const char *what)
 		return;
 	if (status == VMX_FAIL_INVALID)
 		panic("%s: VMfailInvalid (no current VMCS to say why)", what);
-	/* VMfailValid: the current VMCS holds the reason (SDM 31.4). */
+	/* VMfailValid: the current VMCS holds the reason (SDM 30.4). */
 	__vmread(VM_INSTRUCTION_ERROR, &error);
 	panic("%s: VMfailValid, VM-instruction error %llu: %s", what,
 	      (unsigned long long)error,
@@ -69,7 +69,7 @@ void vmx_detect(void)
 }
 
 /*
- * IA32_FEATURE_CONTROL (SDM 24.7): firmware normally sets it and locks it.
+ * IA32_FEATURE_CONTROL (SDM 23.7): firmware normally sets it and locks it.
  * Unlocked, we may enable VMX outside SMX ourselves and lock it; locked
  * with VMX disabled, VMXON would #GP and only the firmware can help.
  */
@@ -93,7 +93,7 @@ static void vmx_enable_feature_control(void)
 }
 
 /*
- * SDM 24.8 and A.7/A.8: in VMX operation, CR0 and CR4 bits set in FIXED0
+ * SDM 23.8 and A.7/A.8: in VMX operation, CR0 and CR4 bits set in FIXED0
  * must be 1 and bits clear in FIXED1 must be 0. CR4.VMXE is one of them.
  */
 static void vmx_apply_fixed_bits(void)
@@ -115,7 +115,7 @@ void vmx_enable(void)
 {
 	vmx_enable_feature_control();
 	vmx_apply_fixed_bits();
-	/* SDM 25.11.5: the VMXON region starts with the revision identifier. */
+	/* SDM 24.11.5: the VMXON region starts with the revision identifier. */
 	*(uint32_t *)vmxon_region = vmx_revision();
 	vmx_check(__vmxon(virt_to_phys(vmxon_region)), "VMXON");
 	kprintf("vmx: VMXON at physical 0x%llx: in VMX root operation\n",
@@ -133,7 +133,7 @@ void vmcs_load(void *vmcs)
 {
 	uint64_t pa = virt_to_phys(vmcs);
 
-	/* SDM 25.2: bits 30:0 revision ID, bit 31 (shadow VMCS) clear. */
+	/* SDM 24.2: bits 30:0 revision ID, bit 31 (shadow VMCS) clear. */
 	*(uint32_t *)vmcs = vmx_revision();
 	vmx_check(__vmclear(pa), "VMCLEAR");  /* state "clear", in memory */
 	vmx_check(__vmptrld(pa), "VMPTRLD");  /* the current VMCS */

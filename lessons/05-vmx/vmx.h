@@ -59,7 +59,7 @@ void vmcs_load(void *vmcs);
  */
 uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name);
 
-/** Fill the host-state area: where and how a VM exit lands (SDM 25.5). */
+/** Fill the host-state area: where and how a VM exit lands (SDM 24.5). */
 void vmcs_setup_host(void *host_stack_top);
 
 /**

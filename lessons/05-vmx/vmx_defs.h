@@ -5,7 +5,7 @@
  *
  * Names follow Linux (arch/x86/include/asm/vmx.h, msr-index.h); the SDM's
  * name is given where it differs. Every control bit is described in SDM
- * Vol. 3C, chapter 25.6-25.8 ("VM-Execution/Exit/Entry Control Fields").
+ * Vol. 3C, sections 24.6-24.8 ("VM-Execution/Exit/Entry Control Fields").
  */
 #ifndef LESSON05_VMX_DEFS_H
 #define LESSON05_VMX_DEFS_H
@@ -48,7 +48,7 @@
 #define CPUID_1_ECX_VMX BIT(5)          /**< CPUID.1:ECX.VMX[bit 5] */
 /** @} */
 
-/** @name Pin-based VM-execution controls (SDM 25.6.1)
+/** @name Pin-based VM-execution controls (SDM 24.6.1)
  * @{ */
 #define PIN_BASED_EXT_INTR_MASK BIT(0)  /**< external interrupts exit */
 #define PIN_BASED_NMI_EXITING BIT(3)    /**< NMIs exit */
@@ -57,7 +57,7 @@
 #define PIN_BASED_POSTED_INTR BIT(7)    /**< process posted interrupts */
 /** @} */
 
-/** @name Primary processor-based VM-execution controls (SDM 25.6.2)
+/** @name Primary processor-based VM-execution controls (SDM 24.6.2)
  * @{ */
 #define CPU_BASED_INTR_WINDOW_EXITING BIT(2)   /**< exit when IF=1 */
 #define CPU_BASED_USE_TSC_OFFSETTING BIT(3)    /**< TSC offset */
@@ -82,7 +82,7 @@
 #define CPU_BASED_ACTIVATE_SECONDARY_CONTROLS BIT(31) /**< use secondary */
 /** @} */
 
-/** @name Secondary processor-based VM-execution controls (SDM 25.6.2)
+/** @name Secondary processor-based VM-execution controls (SDM 24.6.2)
  * @{ */
 #define SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES BIT(0) /**< APIC page */
 #define SECONDARY_EXEC_ENABLE_EPT BIT(1)        /**< extended page tables */
@@ -106,7 +106,7 @@
 #define SECONDARY_EXEC_TSC_SCALING BIT(25)      /**< TSC scaling */
 /** @} */
 
-/** @name VM-exit controls (SDM 25.7.1)
+/** @name VM-exit controls (SDM 24.7.1)
  * @{ */
 #define VM_EXIT_SAVE_DEBUG_CONTROLS BIT(2)      /**< save DR7, DEBUGCTL */
 #define VM_EXIT_HOST_ADDR_SPACE_SIZE BIT(9)     /**< host is 64-bit */
@@ -119,7 +119,7 @@
 #define VM_EXIT_SAVE_VMX_PREEMPTION_TIMER BIT(22) /**< save the timer */
 /** @} */
 
-/** @name VM-entry controls (SDM 25.8.1)
+/** @name VM-entry controls (SDM 24.8.1)
  * @{ */
 #define VM_ENTRY_LOAD_DEBUG_CONTROLS BIT(2)     /**< load DR7, DEBUGCTL */
 #define VM_ENTRY_IA32E_MODE BIT(9)              /**< guest is 64-bit */
@@ -130,7 +130,7 @@
 #define VM_ENTRY_LOAD_IA32_EFER BIT(15)         /**< load guest EFER */
 /** @} */
 
-/** @name Bits of the VM-exit reason field (SDM 25.9.1)
+/** @name Bits of the VM-exit reason field (SDM 24.9.1)
  * @{ */
 #define VMX_EXIT_REASON_MASK 0xFFFF             /**< the basic reason */
 #define VMX_EXIT_REASONS_FAILED_VMENTRY BIT(31) /**< VM entry failed */
@@ -201,7 +201,7 @@ enum exit_reason {
 /** Name of basic exit reason @p reason ("CPUID"), or "unknown". */
 const char *exit_reason_name(unsigned int reason);
 
-/** Name of VM-instruction error @p error (SDM 31.4), or "unknown". */
+/** Name of VM-instruction error @p error (SDM 30.4), or "unknown". */
 const char *vm_instruction_error_name(unsigned int error);
 
 #endif

@@ -68,7 +68,7 @@ static const char *const exit_reason_names[EXIT_REASON_MAX] = {
 	[EXIT_REASON_XRSTORS] = "XRSTORS",
 };
 
-/* SDM Vol. 3C, 31.4 "VM Instruction Error Numbers". */
+/* SDM Vol. 3C, 30.4 "VM Instruction Error Numbers". */
 static const char *const vm_instruction_errors[] = {
 	[1] = "VMCALL executed in VMX root operation",
 	[2] = "VMCLEAR with invalid physical address",

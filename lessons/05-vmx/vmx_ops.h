@@ -3,7 +3,7 @@
  * @brief The VMX instructions as inline C functions that report success.
  * @ingroup lesson05
  *
- * Every VMX instruction ends in one of three ways (SDM Vol. 3C, 31.2
+ * Every VMX instruction ends in one of three ways (SDM Vol. 3C, 30.2
  * "Conventions"): VMsucceed (CF = ZF = 0), VMfailInvalid (CF = 1: there is
  * no current VMCS to hold an error number), or VMfailValid (ZF = 1: the
  * reason is in the current VMCS's VM-instruction error field). These
@@ -27,7 +27,7 @@ enum vmx_status {
 #define VMX_STATUS(cf, zf) \
 	((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
 
-/** VMXON: enter VMX root operation (SDM 31.3 "VMXON"). */
+/** VMXON: enter VMX root operation (SDM 30.3 "VMXON"). */
 static inline enum vmx_status __vmxon(uint64_t vmxon_region_pa)
 {
 	uint8_t cf, zf;
@@ -38,7 +38,7 @@ static inline enum vmx_status __vmxon(uint64_t vmxon_region_pa)
 	return VMX_STATUS(cf, zf);
 }
 
-/** VMXOFF: leave VMX operation (SDM 31.3 "VMXOFF"). */
+/** VMXOFF: leave VMX operation (SDM 30.3 "VMXOFF"). */
 static inline enum vmx_status __vmxoff(void)
 {
 	uint8_t cf, zf;
@@ -48,7 +48,7 @@ static inline enum vmx_status __vmxoff(void)
 	return VMX_STATUS(cf, zf);
 }
 
-/** VMCLEAR: flush a VMCS to memory and mark it clear (SDM 31.3). */
+/** VMCLEAR: flush a VMCS to memory and mark it clear (SDM 30.3). */
 static inline enum vmx_status __vmclear(uint64_t vmcs_pa)
 {
 	uint8_t cf, zf;
@@ -59,7 +59,7 @@ static inline enum vmx_status __vmclear(uint64_t vmcs_pa)
 	return VMX_STATUS(cf, zf);
 }
 
-/** VMPTRLD: make a VMCS the current one (SDM 31.3 "VMPTRLD"). */
+/** VMPTRLD: make a VMCS the current one (SDM 30.3 "VMPTRLD"). */
 static inline enum vmx_status __vmptrld(uint64_t vmcs_pa)
 {
 	uint8_t cf, zf;
@@ -70,7 +70,7 @@ static inline enum vmx_status __vmptrld(uint64_t vmcs_pa)
 	return VMX_STATUS(cf, zf);
 }
 
-/** VMREAD: read a field of the current VMCS (SDM 31.3 "VMREAD"). */
+/** VMREAD: read a field of the current VMCS (SDM 30.3 "VMREAD"). */
 static inline enum vmx_status __vmread(enum vmcs_field field, uint64_t *value)
 {
 	uint8_t cf, zf;
@@ -81,7 +81,7 @@ static inline enum vmx_status __vmread(enum vmcs_field field, uint64_t *value)
 	return VMX_STATUS(cf, zf);
 }
 
-/** VMWRITE: write a field of the current VMCS (SDM 31.3 "VMWRITE"). */
+/** VMWRITE: write a field of the current VMCS (SDM 30.3 "VMWRITE"). */
 static inline enum vmx_status __vmwrite(enum vmcs_field field, uint64_t value)
 {
 	uint8_t cf, zf;

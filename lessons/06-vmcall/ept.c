@@ -18,7 +18,7 @@ static uint64_t ept_pt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
 uint64_t ept_init(void *ram, size_t size)
 {
-	/* Non-leaf entries: the next table's address and RWX (29.3.2). */
+	/* Non-leaf entries: the next table's address and RWX (28.2.2). */
 	ept_pml4[0] = virt_to_phys(ept_pdpt) | EPT_RWX;
 	ept_pdpt[0] = virt_to_phys(ept_pd) | EPT_RWX;
 	ept_pd[0] = virt_to_phys(ept_pt) | EPT_RWX;
@@ -31,7 +31,7 @@ uint64_t ept_init(void *ram, size_t size)
 		(unsigned long long)size - 1,
 		(unsigned long long)virt_to_phys(ram),
 		(unsigned long long)size / PAGE_SIZE);
-	/* SDM 25.6.11 "Extended-Page-Table Pointer (EPTP)". */
+	/* SDM 24.6.11 "Extended-Page-Table Pointer (EPTP)". */
 	return virt_to_phys(ept_pml4) | EPTP_WALK_4 | EPTP_WB;
 }
 

@@ -5,7 +5,7 @@
  *
  * With EPT on, every guest-physical address the guest uses goes through a
  * second 4-level walk, the hypervisor's, to a host-physical address (SDM
- * Vol. 3C, 29.3 "The Extended Page Table Mechanism (EPT)"). What EPT does
+ * Vol. 3C, 28.2 "The Extended Page Table Mechanism (EPT)"). What EPT does
  * not map, the guest cannot reach: touching it is an EPT violation exit.
  */
 #ifndef LESSON06_EPT_H
@@ -16,7 +16,7 @@
 
 #include "x86.h"
 
-/** @name EPT entry bits (SDM 29.3.2, Tables 29-1 to 29-6)
+/** @name EPT entry bits (SDM 28.2.2, Tables 28-1 to 28-6)
  * @{ */
 #define EPT_READ BIT(0)        /**< reads allowed */
 #define EPT_WRITE BIT(1)       /**< writes allowed */
@@ -27,7 +27,7 @@
 #define EPTP_WALK_4 (3ULL << 3) /**< EPTP bits 5:3: walk length - 1 */
 /** @} */
 
-/** @name EPT-violation exit qualification (SDM 28.2.1, Table 28-7)
+/** @name EPT-violation exit qualification (SDM 27.2.1, Table 27-7)
  * @{ */
 #define EPT_VIOL_READ BIT(0)       /**< the access was a read */
 #define EPT_VIOL_WRITE BIT(1)      /**< the access was a write */

@@ -4,7 +4,7 @@
  * @ingroup lesson06
  *
  * Every VM exit arrives here from vmexit.asm with VM1's registers. The
- * basic exit reason (SDM Vol. 3C, 25.9.1) picks the handler; the handler
+ * basic exit reason (SDM Vol. 3C, 24.9.1) picks the handler; the handler
  * says whether VM1 goes on (VMRESUME) or stops. Reasons without a handler
  * stop VM1, never the host.
  */
@@ -30,7 +30,7 @@ void vm_set_stop_reason(const char *why, int status)
 
 void vm_skip_instruction(void)
 {
-	/* SDM 28.2.4: the length of the instruction that caused the exit. */
+	/* SDM 27.2.1: the length of the instruction that caused the exit. */
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
 		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 }
@@ -67,7 +67,7 @@ static enum exit_action exit_handle_ept_violation(struct guest_regs *regs)
 	uint64_t q = vmcs_read(EXIT_QUALIFICATION);
 
 	(void)regs;
-	/* SDM 28.2.1, Table 28-7: what was tried, and what was allowed. */
+	/* SDM 27.2.1, Table 27-7: what was tried, and what was allowed. */
 	kprintf("vm: EPT violation at guest-physical 0x%llx: %s%s%s access, "
 		"page %s%s%s (qualification 0x%llx)\n",
 		(unsigned long long)gpa, q & EPT_VIOL_READ ? "read" : "",

@@ -6,7 +6,7 @@
  * Why real mode: it needs no guest page tables and no guest GDT, so the
  * whole guest is 64 KiB of RAM and a program, and every address VM1 uses
  * is a guest-physical address that EPT translates. The CPU only runs a
- * guest with CR0.PE = 0 under "unrestricted guest" (SDM Vol. 3C, 25.6.2),
+ * guest with CR0.PE = 0 under "unrestricted guest" (SDM Vol. 3C, 24.6.2),
  * which requires EPT: exactly what we want to show.
  */
 #include "ept.h"
@@ -30,7 +30,7 @@ extern const uint8_t vm1_image[], vm1_image_end[];
 /* VM1's RAM: host memory that only EPT makes visible to the guest. */
 static uint8_t guest_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-/* Real-mode segment access rights (SDM 25.4.1): accessed, S=1, P=1. */
+/* Real-mode segment access rights (SDM 24.4.1): accessed, S=1, P=1. */
 #define AR_RM_CODE 0x9B      /* execute/read code */
 #define AR_RM_DATA 0x93      /* read/write data */
 #define AR_TSS16_BUSY 0x8B   /* a busy TSS: required even in real mode */
@@ -72,7 +72,7 @@ static void vm_controls(void)
 	/*
 	 * CR4.VMXE must be 1 in the guest too (the fixed bits), but VM1 should
 	 * not see it: the host owns the bit (mask) and the guest reads 0
-	 * (shadow). SDM 25.6.6 "Guest/Host Masks and Read Shadows".
+	 * (shadow). SDM 24.6.6 "Guest/Host Masks and Read Shadows".
 	 */
 	vmcs_write(CR4_GUEST_HOST_MASK, CR4_VMXE);
 	vmcs_write(CR4_READ_SHADOW, 0);
@@ -97,7 +97,7 @@ void vm_setup(struct guest_regs *regs)
 		(unsigned long long)size, GUEST_LOAD_ADDR);
 	vmcs_write(EPT_POINTER, ept_init(guest_ram, sizeof(guest_ram)));
 	vm_controls();
-	/* The state of a PC right after the BIOS, SDM 25.4.1 / 10.1.4. */
+	/* The state of a PC right after the BIOS, SDM 24.4.1 / Vol. 3A 9.1.1. */
 	vmcs_write(GUEST_CR0, CR0_NE | BIT(4));   /* ET; PE = PG = 0 */
 	vmcs_write(GUEST_CR3, 0);
 	vmcs_write(GUEST_CR4, CR4_VMXE);

@@ -4,7 +4,7 @@
  * @ingroup lesson06
  *
  * A hypercall is a VMCALL instruction in the guest: it always causes a VM
- * exit (SDM Vol. 3C, 26.1.2), so it is the guest's way to call the
+ * exit (SDM Vol. 3C, 25.1.2), so it is the guest's way to call the
  * hypervisor, as SYSCALL is a program's way to call its kernel.
  *
  * The ABI: the call number in EAX; arguments in EBX, ECX, EDX; the result
