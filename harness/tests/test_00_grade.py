@@ -500,7 +500,8 @@ def test_32_and_64_bit_stubs_assemble(bits, tmp_path):
                            str(tmp_path / "f.asm")], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr
-    symbols = subprocess.run(["nm", str(tmp_path / "f.o")], capture_output=True,
+    symbols = subprocess.run(["nm", str(tmp_path / "f.o")],
+                             capture_output=True,
                              text=True).stdout
     assert re.search(r"^\s+U panic_at$", symbols, re.M)
     assert b"TODO(part-2): not written yet" in (tmp_path / "f.o").read_bytes()
