@@ -35,7 +35,7 @@ void vmexit_dispatch(struct guest_regs *regs)
 	uint64_t qualification = vmcs_read(EXIT_QUALIFICATION);
 
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-		/* SDM 26.8: the entry failed after VMLAUNCH looked fine. */
+		/* SDM 26.7: the entry failed after VMLAUNCH looked fine. */
 		kprintf("vmexit: VM entry failed: exit reason %u (%s), "
 			"qualification 0x%llx\n", basic,
 			exit_reason_name(basic),

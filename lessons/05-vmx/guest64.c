@@ -26,14 +26,16 @@ volatile uint64_t param_guest_seed KIT_PARAM = 0x1000;
  */
 volatile uint8_t param_break_guest KIT_PARAM;
 
+/** The guest's first instruction (guest.asm). */
 extern char guest_entry[];
 static uint8_t guest_stack[PAGE_SIZE] __attribute__((aligned(16)));
 
-/* Access rights in the VMCS format (SDM 24.4.1): type, S, DPL, P, L, D, G. */
-#define AR_CODE64 0xA09B   /* accessed execute/read code, L=1, G=1 */
-#define AR_DATA 0xC093     /* accessed read/write data, D/B=1, G=1 */
-#define AR_TSS_BUSY 0x008B /* busy 64-bit TSS */
-#define AR_UNUSABLE 0x10000
+/** @name Access rights of the guest's segments (vmx_defs.h, AR_*)
+ * @{ */
+#define AR_CODE64 0xA09B   /**< accessed execute/read code, L=1, G=1 */
+#define AR_DATA 0xC093     /**< accessed read/write data, D/B=1, G=1 */
+#define AR_TSS_BUSY 0x008B /**< busy 64-bit TSS */
+/** @} */
 
 /** Every control field lesson 05 uses, from what the capability MSRs allow. */
 static void guest64_controls(void)
@@ -79,6 +81,7 @@ static void guest_segment(enum vmcs_field selector, uint16_t sel,
 	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_BASE, base);
 }
 
+/** Fill the VMCS for lesson 05's guest; @p regs gets its first RAX. */
 void guest64_setup(struct guest_regs *regs);
 
 void guest64_setup(struct guest_regs *regs)

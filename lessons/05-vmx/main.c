@@ -26,6 +26,7 @@ static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
 static struct guest_regs guest_regs;
 
+/** Fill the VMCS for the guest (guest64.c). */
 void guest64_setup(struct guest_regs *regs);
 
 /** Called by longmode.asm in 64-bit mode; never returns. */

@@ -13,19 +13,9 @@
 #include "vmx.h"
 #include "x86.h"
 
-/* Segment access-rights format in the VMCS (SDM 24.4.1, Table 24-2). */
-#define AR_TYPE(ar) ((ar) & 0xF)
-#define AR_S BIT(4)
-#define AR_DPL(ar) (((ar) >> 5) & 3)
-#define AR_P BIT(7)
-#define AR_L BIT(13)
-#define AR_DB BIT(14)
-#define AR_G BIT(15)
-#define AR_UNUSABLE BIT(16)
-#define AR_RESERVED 0xFFFE0F00ULL  /* bits 31:17 and 11:8 must be 0 */
-
-/* RFLAGS bits 63:22, 15, 5 and 3 are reserved 0; bit 1 is reserved 1. */
+/** RFLAGS bits 63:22, 15, 5 and 3 are reserved and must be 0. */
 #define RFLAGS_RESERVED_ZERO (~0x3FFFFFULL | BIT(15) | BIT(5) | BIT(3))
+/** RFLAGS bit 1 is reserved and must be 1. */
 #define RFLAGS_RESERVED_ONE BIT(1)
 
 static int failures;

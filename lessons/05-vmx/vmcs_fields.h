@@ -93,8 +93,8 @@ enum vmcs_field {
 	GUEST_GS_AR_BYTES = 0x481E,             /**< guest GS access rights */
 	GUEST_LDTR_AR_BYTES = 0x4820,           /**< guest LDTR access rights */
 	GUEST_TR_AR_BYTES = 0x4822,             /**< guest TR access rights */
-	GUEST_INTERRUPTIBILITY_INFO = 0x4824,   /**< blocking by STI, MOV SS.. */
-	GUEST_ACTIVITY_STATE = 0x4826,          /**< active, HLT, shutdown.. */
+	GUEST_INTERRUPTIBILITY_INFO = 0x4824,   /**< blocking by STI, MOV SS */
+	GUEST_ACTIVITY_STATE = 0x4826,          /**< active, HLT, shutdown */
 	GUEST_SYSENTER_CS = 0x482A,             /**< guest IA32_SYSENTER_CS */
 	/* B.3.4 32-bit host-state field */
 	HOST_IA32_SYSENTER_CS = 0x4C00,         /**< host IA32_SYSENTER_CS */

@@ -136,6 +136,20 @@
 #define VMX_EXIT_REASONS_FAILED_VMENTRY BIT(31) /**< VM entry failed */
 /** @} */
 
+/** @name Segment access rights in the VMCS (SDM 24.4.1, Table 24-2)
+ * The descriptor's type/S/DPL/P byte and its flags, plus "unusable".
+ * @{ */
+#define AR_TYPE(ar) ((ar) & 0xF)        /**< segment type (4 bits) */
+#define AR_S BIT(4)                     /**< 1: code or data, 0: system */
+#define AR_DPL(ar) (((ar) >> 5) & 3)    /**< descriptor privilege level */
+#define AR_P BIT(7)                     /**< present */
+#define AR_L BIT(13)                    /**< 64-bit code segment */
+#define AR_DB BIT(14)                   /**< default operation size 32 */
+#define AR_G BIT(15)                    /**< limit in 4 KiB units */
+#define AR_UNUSABLE BIT(16)             /**< the register holds no segment */
+#define AR_RESERVED 0xFFFE0F00ULL       /**< bits 31:17 and 11:8: zero */
+/** @} */
+
 /** Basic exit reasons (SDM Vol. 3D, Appendix C). */
 enum exit_reason {
 	EXIT_REASON_EXCEPTION_NMI = 0,      /**< exception or NMI */

@@ -23,7 +23,7 @@ enum vmx_status {
 	VMX_FAIL_VALID = 2,   /**< VMfailValid: ZF set, see VM_INSTRUCTION_ERROR */
 };
 
-/* "setna" would merge the flags; keep both so that the caller can tell. */
+/** The status from the CF and ZF a VMX instruction left behind. */
 #define VMX_STATUS(cf, zf) \
 	((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
 

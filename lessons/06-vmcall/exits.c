@@ -30,7 +30,7 @@ void vm_set_stop_reason(const char *why, int status)
 
 void vm_skip_instruction(void)
 {
-	/* SDM 27.2.1: the length of the instruction that caused the exit. */
+	/* SDM 27.2.4: the length of the instruction that caused the exit. */
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
 		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 }
@@ -69,14 +69,15 @@ static enum exit_action exit_handle_ept_violation(struct guest_regs *regs)
 	(void)regs;
 	/* SDM 27.2.1, Table 27-7: what was tried, and what was allowed. */
 	kprintf("vm: EPT violation at guest-physical 0x%llx: %s%s%s access, "
-		"page %s%s%s (qualification 0x%llx)\n",
+		"page %s%s%s%s (qualification 0x%llx)\n",
 		(unsigned long long)gpa, q & EPT_VIOL_READ ? "read" : "",
 		q & EPT_VIOL_WRITE ? "write" : "",
 		q & EPT_VIOL_FETCH ? "execute" : "",
 		q & (EPT_VIOL_READABLE | EPT_VIOL_WRITABLE |
 		     EPT_VIOL_EXECUTABLE) ? "allows" : "not mapped",
 		q & EPT_VIOL_READABLE ? " R" : "",
-		q & EPT_VIOL_WRITABLE ? " W" : "", (unsigned long long)q);
+		q & EPT_VIOL_WRITABLE ? " W" : "",
+		q & EPT_VIOL_EXECUTABLE ? " X" : "", (unsigned long long)q);
 	vm_set_stop_reason("EPT violation", 7);
 	return VM_STOP;
 }

@@ -25,16 +25,20 @@ volatile uint32_t param_touch_gpa KIT_PARAM = 0x20000;
 /** Patchable: how many null hypercalls VM1 times (ECX). */
 volatile uint32_t param_bench_count KIT_PARAM = 100;
 
-extern const uint8_t vm1_image[], vm1_image_end[];
+extern const uint8_t vm1_image[];     /**< VM1's program (vm1_image.asm) */
+extern const uint8_t vm1_image_end[]; /**< the byte after its end */
 
 /* VM1's RAM: host memory that only EPT makes visible to the guest. */
 static uint8_t guest_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-/* Real-mode segment access rights (SDM 24.4.1): accessed, S=1, P=1. */
-#define AR_RM_CODE 0x9B      /* execute/read code */
-#define AR_RM_DATA 0x93      /* read/write data */
-#define AR_TSS16_BUSY 0x8B   /* a busy TSS: required even in real mode */
-#define AR_UNUSABLE 0x10000
+/** @name Real-mode segment access rights (vmx_defs.h, AR_*)
+ * @{ */
+#define AR_RM_CODE 0x9B      /**< accessed execute/read code, S=1, P=1 */
+#define AR_RM_DATA 0x93      /**< accessed read/write data, S=1, P=1 */
+#define AR_TSS32_BUSY 0x8B   /**< busy 32-bit TSS: TR must be one, even in
+				  real mode (type 3, a busy 16-bit TSS, also
+				  passes) */
+/** @} */
 
 static void vm_controls(void)
 {
@@ -108,7 +112,7 @@ void vm_setup(struct guest_regs *regs)
 	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
 	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
 	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_TR_SELECTOR, AR_TSS16_BUSY);
+	rm_segment(GUEST_TR_SELECTOR, AR_TSS32_BUSY);
 	rm_segment(GUEST_LDTR_SELECTOR, AR_UNUSABLE);
 	vmcs_write(GUEST_GDTR_BASE, 0);
 	vmcs_write(GUEST_GDTR_LIMIT, 0xFFFF);

@@ -20,6 +20,8 @@ static uint32_t hc_print(uint64_t gpa, uint64_t len)
 
 	if (len > HC_PRINT_MAX)
 		return HC_ERR_TOO_LONG;
+	if (len == 0)
+		return 0;               /* nothing to print, nothing to check */
 	text = vm_guest_memory(gpa, len);
 	if (!text)
 		return HC_ERR_FAULT;
