@@ -40,45 +40,13 @@ static uint8_t guest_stack[PAGE_SIZE] __attribute__((aligned(16)));
 /** Every control field lesson 05 uses, from what the capability MSRs allow. */
 static void guest64_controls(void)
 {
-	int t = vmx_has_true_controls();
+	static const struct vmx_controls want = {
+		/* Nothing to ask for: CPUID exits whatever the controls say. */
+		.entry = VM_ENTRY_IA32E_MODE |      /* the guest is 64-bit */
+			 VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
+	};
 
-	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(0,
-		   t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
-		   MSR_IA32_VMX_PINBASED_CTLS, "pin-based"));
-	/* Nothing to ask for: CPUID exits whatever the controls say. */
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(0,
-		   t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
-		   MSR_IA32_VMX_PROCBASED_CTLS, "primary processor-based"));
-	/* 64-bit host; swap EFER and PAT between host and guest. */
-	vmcs_write(VM_EXIT_CONTROLS, vmx_adjust_controls(
-		   VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-		   VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT |
-		   VM_EXIT_LOAD_IA32_PAT,
-		   t ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
-		   "VM-exit"));
-	/* The guest is 64-bit (IA-32e mode guest). */
-	vmcs_write(VM_ENTRY_CONTROLS, vmx_adjust_controls(
-		   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER |
-		   VM_ENTRY_LOAD_IA32_PAT,
-		   t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
-		   "VM-entry"));
-	vmcs_write(EXCEPTION_BITMAP, 0);   /* guest exceptions stay inside */
-	vmcs_write(CR3_TARGET_COUNT, 0);
-	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
-	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
-	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
-	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);   /* inject nothing */
-}
-
-/** One segment register of the guest (SDM 24.4.1). */
-static void guest_segment(enum vmcs_field selector, uint16_t sel,
-			  uint32_t ar, uint32_t limit, uint64_t base)
-{
-	/* The fields of one register are at fixed distances (App. B). */
-	vmcs_write(selector, sel);
-	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_LIMIT, limit);
-	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_AR_BYTES, ar);
-	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_BASE, base);
+	vmcs_setup_controls(&want);
 }
 
 /** Fill the VMCS for lesson 05's guest; @p regs gets its first RAX. */
@@ -96,19 +64,19 @@ void guest64_setup(struct guest_regs *regs)
 	vmcs_write(GUEST_CR3, read_cr3());
 	vmcs_write(GUEST_CR4, read_cr4());
 	vmcs_write(GUEST_DR7, 0x400);         /* the value after reset */
-	guest_segment(GUEST_CS_SELECTOR, GDT64_KERNEL_CODE, AR_CODE64,
-		      0xFFFFFFFF, 0);
-	guest_segment(GUEST_SS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
-		      0xFFFFFFFF, 0);
-	guest_segment(GUEST_DS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
-		      0xFFFFFFFF, 0);
-	guest_segment(GUEST_ES_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
-		      0xFFFFFFFF, 0);
-	guest_segment(GUEST_FS_SELECTOR, 0, AR_UNUSABLE, 0, 0);
-	guest_segment(GUEST_GS_SELECTOR, 0, AR_UNUSABLE, 0, 0);
-	guest_segment(GUEST_LDTR_SELECTOR, 0, AR_UNUSABLE, 0, 0);
-	guest_segment(GUEST_TR_SELECTOR, GDT64_TSS, AR_TSS_BUSY,
-		      sizeof(kernel_tss) - 1, (uint64_t)(uintptr_t)&kernel_tss);
+	vmcs_write_segment(GUEST_CS_SELECTOR, GDT64_KERNEL_CODE, AR_CODE64,
+			   0xFFFFFFFF, 0);
+	vmcs_write_segment(GUEST_SS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
+			   0xFFFFFFFF, 0);
+	vmcs_write_segment(GUEST_DS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
+			   0xFFFFFFFF, 0);
+	vmcs_write_segment(GUEST_ES_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
+			   0xFFFFFFFF, 0);
+	vmcs_write_segment(GUEST_FS_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	vmcs_write_segment(GUEST_GS_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	vmcs_write_segment(GUEST_LDTR_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	vmcs_write_segment(GUEST_TR_SELECTOR, GDT64_TSS, AR_TSS_BUSY,
+			   sizeof(kernel_tss) - 1, (uint64_t)(uintptr_t)&kernel_tss);
 	vmcs_write(GUEST_GDTR_BASE, gdtr.base);
 	vmcs_write(GUEST_GDTR_LIMIT, gdtr.limit);
 	vmcs_write(GUEST_IDTR_BASE, idtr.base);

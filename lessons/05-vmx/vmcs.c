@@ -7,7 +7,8 @@
  * (SDM Vol. 3C, 27.5 "Loading Host State"; the fields are listed in 24.5
  * "Host-State Area"). There is no "previous state" saved anywhere: if a
  * field here is wrong, the exit lands somewhere wrong. So we copy the state
- * we are running in now.
+ * we are running in now. The control fields that go with it, and the one
+ * helper every guest's segment registers need, live here too.
  */
 #include "gdt64.h"
 #include "kprintf.h"
@@ -50,4 +51,49 @@ void vmcs_setup_host(void *host_stack_top)
 		(unsigned long long)(uintptr_t)vmexit_entry,
 		(unsigned long long)(uintptr_t)host_stack_top, read_cr3(),
 		GDT64_TSS);
+}
+
+void vmcs_setup_controls(const struct vmx_controls *want)
+{
+	int t = vmx_has_true_controls();   /* SDM A.2: prefer TRUE MSRs */
+	uint32_t proc = vmx_adjust_controls(want->proc,
+		t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+		MSR_IA32_VMX_PROCBASED_CTLS, "primary processor-based");
+
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(want->pin,
+		   t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+		   MSR_IA32_VMX_PINBASED_CTLS, "pin-based"));
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+	if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+		vmcs_write(SECONDARY_VM_EXEC_CONTROL,
+			   vmx_adjust_controls(want->proc2,
+					       MSR_IA32_VMX_PROCBASED_CTLS2,
+					       "secondary processor-based"));
+	/* The host is 64-bit; vmcs_setup_host() gives EFER and PAT values. */
+	vmcs_write(VM_EXIT_CONTROLS, vmx_adjust_controls(want->exit |
+		   VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
+		   VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT |
+		   VM_EXIT_LOAD_IA32_PAT,
+		   t ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
+		   "VM-exit"));
+	vmcs_write(VM_ENTRY_CONTROLS, vmx_adjust_controls(want->entry,
+		   t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
+		   "VM-entry"));
+	vmcs_write(EXCEPTION_BITMAP, 0);   /* guest exceptions stay inside */
+	vmcs_write(CR3_TARGET_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);   /* inject nothing */
+}
+
+void vmcs_write_segment(enum vmcs_field selector_field, uint16_t selector,
+			uint32_t access_rights, uint32_t limit, uint64_t base)
+{
+	unsigned int offset = selector_field - GUEST_ES_SELECTOR;
+
+	vmcs_write(selector_field, selector);
+	vmcs_write(GUEST_ES_LIMIT + offset, limit);
+	vmcs_write(GUEST_ES_AR_BYTES + offset, access_rights);
+	vmcs_write(GUEST_ES_BASE + offset, base);
 }

@@ -59,6 +59,29 @@ void vmcs_load(void *vmcs);
  */
 uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name);
 
+/** The controls a guest wants, before the capability MSRs have a say. */
+struct vmx_controls {
+	uint32_t pin;   /**< pin-based VM-execution controls */
+	uint32_t proc;  /**< primary processor-based controls */
+	uint32_t proc2; /**< secondary ones (with ACTIVATE_SECONDARY_CONTROLS) */
+	uint32_t exit;  /**< VM-exit controls beyond the host's own needs */
+	uint32_t entry; /**< VM-entry controls */
+};
+
+/**
+ * Write every control field from @p want, each adjusted to what the CPU
+ * allows (vmx_adjust_controls()), plus the exit controls the host state
+ * of vmcs_setup_host() needs: a 64-bit host, EFER and PAT swapped. The
+ * exception bitmap, CR3-target and MSR-list counts and event injection
+ * are cleared: nothing exits or is injected unless a lesson asks.
+ */
+void vmcs_setup_controls(const struct vmx_controls *want);
+
+/** Write one guest segment register: selector, limit, access rights, base
+ * (its four fields sit at fixed distances, SDM Appendix B). */
+void vmcs_write_segment(enum vmcs_field selector_field, uint16_t selector,
+			uint32_t access_rights, uint32_t limit, uint64_t base);
+
 /** Fill the host-state area: where and how a VM exit lands (SDM 24.5). */
 void vmcs_setup_host(void *host_stack_top);
 

@@ -42,37 +42,17 @@ static uint8_t guest_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
 static void vm_controls(void)
 {
-	int t = vmx_has_true_controls();
+	static const struct vmx_controls want = {
+		/* HLT and every I/O instruction exit: VM1 owns no device. */
+		.proc = CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
+			CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+		.proc2 = SECONDARY_EXEC_ENABLE_EPT |
+			 SECONDARY_EXEC_UNRESTRICTED_GUEST,
+		/* Not an IA-32e mode guest: VM1 is 16-bit. */
+		.entry = VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
+	};
 
-	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(0,
-		   t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
-		   MSR_IA32_VMX_PINBASED_CTLS, "pin-based"));
-	/* HLT and every I/O instruction exit; secondary controls follow. */
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(
-		   CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
-		   CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
-		   t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
-		   MSR_IA32_VMX_PROCBASED_CTLS, "primary processor-based"));
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_adjust_controls(
-		   SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
-		   MSR_IA32_VMX_PROCBASED_CTLS2, "secondary processor-based"));
-	vmcs_write(VM_EXIT_CONTROLS, vmx_adjust_controls(
-		   VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-		   VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT |
-		   VM_EXIT_LOAD_IA32_PAT,
-		   t ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
-		   "VM-exit"));
-	/* Not an IA-32e mode guest: VM1 is 16-bit. */
-	vmcs_write(VM_ENTRY_CONTROLS, vmx_adjust_controls(
-		   VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
-		   t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
-		   "VM-entry"));
-	vmcs_write(EXCEPTION_BITMAP, 0);
-	vmcs_write(CR3_TARGET_COUNT, 0);
-	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
-	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
-	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
-	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmcs_setup_controls(&want);
 	/*
 	 * CR4.VMXE must be 1 in the guest too (the fixed bits), but VM1 should
 	 * not see it: the host owns the bit (mask) and the guest reads 0
@@ -84,12 +64,10 @@ static void vm_controls(void)
 	vmcs_write(CR0_READ_SHADOW, 0);
 }
 
+/* A real-mode segment: selector 0, base 0, 64 KiB. */
 static void rm_segment(enum vmcs_field selector, uint32_t ar)
 {
-	vmcs_write(selector, 0);
-	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_LIMIT, 0xFFFF);
-	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_AR_BYTES, ar);
-	vmcs_write(selector - GUEST_ES_SELECTOR + GUEST_ES_BASE, 0);
+	vmcs_write_segment(selector, 0, ar, 0xFFFF, 0);
 }
 
 void vm_setup(struct guest_regs *regs)
