@@ -18,9 +18,7 @@
 #define CRTC_CURSOR_LOW 0x0F  /**< cursor location, low byte */
 
 static volatile uint16_t *vga;  /**< the text buffer, 0 until console_init() */
-/** @{ */
 static unsigned int row, col;   /**< where the next character goes */
-/** @} */
 /** Colour of new characters: background high nibble, foreground low. */
 static uint8_t attr = (VGA_BLACK << 4) | VGA_LIGHT_GREY;
 
@@ -94,5 +92,10 @@ void console_putc(char c)
 	}
 	if (row >= VGA_ROWS)
 		console_scroll();
-	cursor_update();
+	/*
+	 * Moving the hardware cursor costs four port writes, more than the
+	 * character itself under emulation: do it once a line.
+	 */
+	if (c == '\n')
+		cursor_update();
 }

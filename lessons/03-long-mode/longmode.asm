@@ -14,7 +14,6 @@
 CPUID_EXT_MAX   equ 0x80000000          ; CPUID leaf: highest extended leaf
 CPUID_EXT_INFO  equ 0x80000001          ; CPUID leaf: extended features
 CPUID_EDX_LM    equ 1 << 29             ;   EDX bit 29: long mode
-KERNEL_STACK    equ 16384
 
         bits    32
         section .entry
@@ -140,6 +139,6 @@ page_table:     resb    PAGE_SIZE
 
         section .bss
         align   16
-kernel_stack:   resb    KERNEL_STACK
+kernel_stack:   resb    KERNEL_STACK_SIZE
         global  kernel_stack_top
 kernel_stack_top:

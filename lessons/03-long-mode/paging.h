@@ -11,11 +11,14 @@
 
 #include <stdint.h>
 
+#include "x86.h"
+
 /** @{ */
 #define KERNEL_VMA 0xFFFFFFFF80000000ULL /**< virtual address of physical 0 */
 #define PAGE_SIZE 4096                   /**< a 4 KiB page */
 #define LARGE_PAGE_SIZE 0x200000         /**< a 2 MiB page (PD entry, PS=1) */
 #define PT_ENTRIES 512                   /**< 8-byte entries in a 4 KiB table */
+#define KERNEL_STACK_SIZE 16384          /**< the 64-bit kernel's stack */
 #define PTE_P BIT(0)      /**< present: the entry is valid */
 #define PTE_RW BIT(1)     /**< writable */
 #define PTE_US BIT(2)     /**< user mode may access */

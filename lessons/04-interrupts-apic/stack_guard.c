@@ -17,8 +17,6 @@
 #include "trap.h"
 #include "vmm.h"
 
-/** The size of the stack longmode.asm (lesson 03) reserves: KERNEL_STACK. */
-#define KERNEL_STACK_SIZE 16384
 
 /** The top of the kernel stack (longmode.asm). */
 extern uint8_t kernel_stack_top[];
