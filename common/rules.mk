@@ -70,7 +70,7 @@ all: $(B)/disk.img $(B)/params.json
 SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h $(C)/include/x86.h \
 	$(abspath $(ASM_HEADERS))
 
-$(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py | $(B)
+$(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py $(CURDIR)/Makefile | $(B)
 	$(PYTHON) $(C)/tools/h2inc.py $@ $(SHARED_HEADERS)
 
 # Dependencies come from a separate `nasm -M` pass: NASM 2.16's -MD, given

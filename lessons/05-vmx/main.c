@@ -4,11 +4,13 @@
  * @ingroup lesson05
  *
  * Boot chain as in lesson 03: lesson 02's real-mode entry, lesson 03's
- * long-mode switch, and this kernel_main in the higher half. Each step
+ * long-mode switch, and this kernel_main in the higher half, which loads
+ * lesson 04's IDT so that a fault in the hypervisor is reported. Each step
  * cites the SDM section that specifies it (Vol. 3C; numbers as in the 2016-2021 editions).
  */
 #include "console.h"
 #include "gdt64.h"
+#include "idt.h"
 #include "kprintf.h"
 #include "param.h"
 #include "paging.h"
@@ -40,6 +42,8 @@ void kernel_main(void)
 	console_init((uintptr_t)phys_to_virt(VGA_TEXT_BUFFER));
 	kprintf("Lesson 05: VMX operation and the first VM exit\n");
 	gdt64_init();
+	idt_init();                     /* lesson 04: a fault in the host is
+					   reported, and HOST_IDTR_BASE is real */
 	vmx_detect();                   /* SDM 23.6 "Discovering Support" */
 	vmx_print_capabilities();       /* SDM Appendix A */
 	vmx_enable();                   /* SDM 23.7: VMXON */

@@ -9,6 +9,7 @@
  */
 #include "console.h"
 #include "gdt64.h"
+#include "idt.h"
 #include "kprintf.h"
 #include "paging.h"
 #include "power.h"
@@ -28,6 +29,7 @@ void kernel_main(void)
 	console_init((uintptr_t)phys_to_virt(VGA_TEXT_BUFFER));
 	kprintf("Lesson 06: a hypervisor and its first VM\n");
 	gdt64_init();
+	idt_init();                     /* lesson 04's exception reports */
 	vmx_detect();                   /* as lesson 05 */
 	vmx_enable();
 	vmcs_load(vmcs);
