@@ -30,8 +30,11 @@ help:
 	@echo "                     build, then run every test on every emulator"
 	@echo "                     (JOBS=2 boots in parallel; JOBS=0 runs one by one)"
 	@echo "make bench           time each lesson against a bare boot"
+	@echo "make docs            the book, into build/docs/html (doxygen)"
+	@echo "make screenshots     each lesson's last screen, for the book"
 	@echo "make grade [LESSON=NN] [SUBMISSION=tree-or-class] [OUT=dir]"
 	@echo "                     score a tree (default: this one) or a class"
+	@echo "make grade-bench [LESSON=NN] [JOBS=N]  submissions graded per minute"
 	@echo "make handout [OUT=dir]  the student tree, solutions taken out"
 	@echo "make deps            install every Debian package the kit needs"
 	@echo "make clean           remove build/"
@@ -54,8 +57,20 @@ debug: all
 
 test: all
 	@$(DEPS) ensure test
-	@$(DEPS) ensure --soft qemu bochs debug
+	@$(DEPS) ensure --soft qemu bochs debug docs browser
 	$(PYTHON) -m pytest -c harness/pytest.ini --rootdir=harness -n $(JOBS) $(PYTEST_ARGS)
+
+.PHONY: docs screenshots
+# The book: build/docs/html, from docs/Doxyfile (harness/kit/docs.py), with
+# a screenshot of each lesson when QEMU is here. Fails on any warning.
+docs: all
+	@$(DEPS) ensure docs
+	@$(DEPS) ensure --soft qemu
+	@$(KIT) docs --out build/docs
+
+screenshots: all
+	@$(DEPS) ensure qemu
+	@$(KIT) screenshots --out build/docs/screenshots
 
 bench: all
 	@$(DEPS) ensure --soft qemu bochs

@@ -3,7 +3,8 @@
 #
 #   deps.sh install               install everything (make deps)
 #   deps.sh ensure GROUP...       make sure these groups are usable:
-#                                 build, test, qemu, bochs, docs, debug
+#                                 build, test, qemu, bochs, docs, debug,
+#                                 browser (Chromium, for the book's test)
 #   deps.sh ensure --soft GROUP.. the same, but only warn when something is
 #                                 missing and cannot be installed
 #
@@ -14,7 +15,7 @@ set -eu
 
 ALL="make gcc binutils nasm python3 python3-pytest python3-pytest-xdist
      qemu-system-x86 bochs bochs-term bochsbios vgabios doxygen graphviz
-     gdb"
+     gdb chromium"
 
 # missing GROUP: print the packages of GROUP whose tool is missing.
 missing() {
@@ -40,6 +41,8 @@ missing() {
 		command -v dot >/dev/null || echo graphviz ;;
 	debug)
 		command -v gdb >/dev/null || echo gdb ;;
+	browser)
+		command -v chromium >/dev/null || echo chromium ;;
 	*)
 		echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac

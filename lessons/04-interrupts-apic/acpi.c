@@ -20,8 +20,8 @@
 /** @{ */
 #define BDA_EBDA_SEGMENT 0x40E /**< BIOS data area: the EBDA's segment */
 #define EBDA_SEARCH_SIZE 1024  /**< the RSDP is in its first KiB */
-#define BIOS_AREA_START 0xE0000
-#define BIOS_AREA_END 0x100000
+#define BIOS_AREA_START 0xE0000 /**< BIOS read-only area: search from */
+#define BIOS_AREA_END 0x100000  /**< ... up to the first MiB */
 #define RSDP_V1_SIZE 20        /**< the ACPI 1.0 part the checksum covers */
 /** @} */
 

@@ -20,7 +20,7 @@
 #define ICW3_MASTER 0x04      /**< master: a slave hangs on line 2 */
 #define ICW3_SLAVE 0x02       /**< slave: my cascade identity is 2 */
 #define ICW4_8086 0x01        /**< 8086 mode (not the 8080's) */
-#define PIC_MASK_ALL 0xFF
+#define PIC_MASK_ALL 0xFF     /**< OCW1: every line masked */
 /** @} */
 
 void pic_disable(void)

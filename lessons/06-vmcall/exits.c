@@ -130,6 +130,7 @@ static __attribute__((noreturn)) void vm_stop(void)
 	power_off(stop_status);
 }
 
+/** Every VM exit of VM1 (vmexit.asm calls it): count, dispatch, decide. */
 void vmexit_dispatch(struct guest_regs *regs)
 {
 	uint64_t reason = vmcs_read(VM_EXIT_REASON);
