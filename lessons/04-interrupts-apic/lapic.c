@@ -8,13 +8,13 @@
  * and interrupts the core, which must acknowledge each one with an EOI.
  * The BIOS leaves it globally enabled (IA32_APIC_BASE) but software
  * disabled: until bit 8 of the spurious-interrupt vector register is set
- * it delivers nothing (SDM Vol. 3A, 11.4.3).
+ * it delivers nothing (SDM Vol. 3A, 10.4.3).
  *
  * Two ways to reach its registers:
  *  - xAPIC: a 4 KiB page of memory-mapped registers at the physical address
  *    in IA32_APIC_BASE (0xFEE00000 by default), one register per 16 bytes.
  *    We map that page uncached, since reads have side effects.
- *  - x2APIC: the same registers as MSRs 0x800 + offset / 16 (SDM 11.12),
+ *  - x2APIC: the same registers as MSRs 0x800 + offset / 16 (SDM 10.12),
  *    with 32-bit APIC IDs; no mapping needed. CPUID.01H:ECX[21] says
  *    whether the processor has it.
  */
@@ -82,7 +82,7 @@ void lapic_init(uint64_t madt_address, int want_x2apic)
 	x2apic_mode = want_x2apic && has_x2apic;
 
 	/* x2APIC is entered from an enabled xAPIC by setting EXTD (SDM
-	 * 11.12.5); there is no way back short of disabling the APIC. */
+	 * 10.12.5); there is no way back short of disabling the APIC. */
 	base |= MSR_IA32_APICBASE_ENABLE;
 	wrmsr(MSR_IA32_APICBASE, base);
 	if (x2apic_mode)

@@ -5,7 +5,7 @@
  *
  * Register offsets and bit names are Linux's (apicdef.h), from SDM Vol. 3A,
  * chapter 11 "Advanced Programmable Interrupt Controller (APIC)": Table
- * 11-1 lists the xAPIC registers, Table 11-6 their x2APIC MSRs.
+ * 10-1 lists the xAPIC registers, Table 10-6 their x2APIC MSRs.
  */
 #ifndef LESSON04_LAPIC_H
 #define LESSON04_LAPIC_H
@@ -37,7 +37,7 @@
 #define APIC_TDR_DIV_1 0xB            /**< TDCR: count at the bus clock */
 /** @} */
 
-/** MSRs and CPUID bits (SDM Vol. 3A, 11.4.4 and 11.12.1). @{ */
+/** MSRs and CPUID bits (SDM Vol. 3A, 10.4.4 and 10.12.1). @{ */
 #define MSR_IA32_APICBASE 0x1B          /**< IA32_APIC_BASE */
 #define MSR_IA32_APICBASE_BSP BIT(8)    /**< this is the bootstrap processor */
 #define X2APIC_ENABLE BIT(10)           /**< EXTD: x2APIC mode */

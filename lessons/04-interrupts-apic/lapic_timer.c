@@ -5,7 +5,7 @@
  *
  * The APIC timer counts down from an initial count (TMICT) at the bus clock
  * divided by TDCR, and interrupts through its LVT entry when it reaches 0;
- * in periodic mode it then reloads itself (SDM Vol. 3A, 11.5.4). Nothing
+ * in periodic mode it then reloads itself (SDM Vol. 3A, 10.5.4). Nothing
  * architectural tells software the bus clock, so we measure it: let the
  * timer run for a known time, 10 ms of PIT, and see how far it counted.
  * The periodic tick is then checked the same way: N ticks are timed on the
