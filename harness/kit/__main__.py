@@ -128,23 +128,15 @@ magic:  db "Shutdown", 0
 ROUND_TRIP = re.compile(r"(\d+) null hypercalls, mean round trip (\d+) TSC")
 
 
-def median_seconds(image: Path, emulator: str,
-                   runs: int) -> tuple[float, str, str]:
-    """(median seconds, last outcome, what the guest measured itself)."""
-    times, outcome, measured = [], "", []
-    for _ in range(runs):
-        result = emu.boot(image, emulator, timeout=60)
-        outcome = result.outcome
-        times.append(result.seconds)
-        trip = ROUND_TRIP.search(result.serial)
-        if trip:                    # lesson 06: VM1 times its hypercalls
-            measured.append(int(trip[2]))
-    note = (f"VM1: {statistics.median(measured)} TSC ticks per null "
-            f"hypercall" if measured else "")
-    return statistics.median(times), outcome, note
+def guest_note(serial: str) -> int | None:
+    """What the guest measured itself (lesson 06: ticks per hypercall)."""
+    trip = ROUND_TRIP.search(serial)
+    return int(trip[2]) if trip else None
 
 
 def cmd_bench(args) -> int:
+    """Boot the floor and every lesson in rounds (one boot of each per
+    round), so that a slow moment of the machine hits them all alike."""
     target = 1.25
     rows = []
     with tempfile.TemporaryDirectory(prefix="kit-bench-") as tmp:
@@ -154,17 +146,28 @@ def cmd_bench(args) -> int:
             if why:
                 print(f"bench: {emulator} skipped: {why}")
                 continue
-            base, _, _ = median_seconds(floor, emulator, args.runs)
-            rows.append(("floor", emulator, base, 1.0, ""))
-            for lesson in lessons.all_lessons():
-                if emulator not in lesson.emulators:
-                    continue
-                secs, outcome, note = median_seconds(lesson.image, emulator,
-                                                     args.runs)
-                if outcome != "pass":
-                    note = f"({outcome}) {note}"
-                rows.append((lesson.name, emulator, secs, secs / base, note))
-    print(f"\nMedian of {args.runs} boots, emulator start to power-off "
+            images = [("floor", floor)] + [
+                (lesson.name, lesson.image) for lesson in lessons.all_lessons()
+                if emulator in lesson.emulators]
+            times = {name: [] for name, _ in images}
+            notes = {name: [] for name, _ in images}
+            outcomes = {}
+            for _ in range(args.runs):
+                for name, image in images:
+                    result = emu.boot(image, emulator, timeout=60)
+                    times[name].append(result.seconds)
+                    outcomes[name] = result.outcome
+                    if guest_note(result.serial) is not None:
+                        notes[name].append(guest_note(result.serial))
+            base = statistics.median(times["floor"])
+            for name, _ in images:
+                secs = statistics.median(times[name])
+                note = (f"VM1: {statistics.median(notes[name])} TSC ticks "
+                        "per null hypercall" if notes[name] else "")
+                if name != "floor" and outcomes[name] != "pass":
+                    note = f"({outcomes[name]}) {note}"
+                rows.append((name, emulator, secs, secs / base, note))
+    print(f"\nMedian of {args.runs} rounds, emulator start to power-off "
           f"(target: within {target}x of the floor)\n")
     print(f"{'lesson':<22} {'emulator':<8} {'median s':>9} {'x floor':>8}")
     worst = 1.0
