@@ -233,3 +233,29 @@ def test_magic_breakpoint_is_harmless_in_a_normal_boot(boot, magic_image):
     result = boot(magic_image, timeout=10)
     assert result.passed, result.report()
     assert "after the breakpoint" in result.serial
+
+
+def test_bochs_vmexitbp_stops_in_the_exit_handler():
+    """Bochs' `vmexitbp` stops lesson 05 at its first VM exit on the first
+    instruction of vmexit_entry (HOST_RIP), with the guest's registers
+    (seed + index) still loaded, as docs/debugging.md shows."""
+    needs(emu.have("bochs"))
+    lesson = lessons.find("05")
+    if not lesson.image.exists():
+        pytest.fail(f"{lesson.image} is missing: run make first")
+    entry = debug.read_symbols(str(lesson.build / "kernel.elf"))[
+        "vmexit_entry"][0]
+    run = debug.run_bochs_batch(lesson.image, ["vmexitbp", "c", "r", "c"],
+                                magic_break=False)
+    text = run.debugger
+    assert "Caught VMEXIT breakpoint" in text, text[-2000:]
+    rip = re.search(r"rip: ([0-9a-f]{8})_([0-9a-f]{8})", text)
+    assert int(rip[1] + rip[2], 16) == entry
+    regs = dict(re.findall(r"^(r\w+)\s*: ([0-9a-f]{8}_[0-9a-f]{8})", text,
+                           re.M))
+    seed = 0x1000                   # param_guest_seed's default
+    for i, name in enumerate(["rax", "rcx", "rdx", "rbx", "rbp", "rsi",
+                              "rdi", "r8", "r9", "r10", "r11", "r12",
+                              "r13", "r14", "r15"]):
+        assert int(regs[name].replace("_", ""), 16) == seed + i, name
+    assert "[kit] power off: PASS" in run.serial
