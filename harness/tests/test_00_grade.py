@@ -31,7 +31,8 @@ GRADE_ARGS = ["--lesson", "01,02", "-k", SUBSET, "--emulator", "qemu",
 LESSON01_ARGS = [a if a != "01,02" else "01" for a in GRADE_ARGS]
 EXERCISES = {"neighbourhood": "01", "rule-lookup": "01",
              "enter-protected-mode": "02", "gdt-decode": "02",
-             "e820-usable-total": "02"}
+             "e820-usable-total": "02", "page-walk": "03", "idt-gate": "04",
+             "adjust-controls": "05", "hypercall-print": "06"}
 
 
 def run_kit(module, *args, cwd=None):
@@ -520,8 +521,8 @@ def test_each_exercise_stub_fails_naming_it(exercise, tmp_path):
                           capture_output=True, text=True, env=env,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = emu.boot(tree / "build" / lesson.name / "disk.img", "qemu",
-                      timeout=10)
+    result = emu.boot(tree / "build" / lesson.name / "disk.img",
+                      lesson.emulators[0], timeout=10)
     assert result.outcome == "fail", result.diagnosis
     assert f"TODO({exercise})" in result.serial
     assert result.serial.rstrip().endswith("[kit] power off: FAIL (status 1)")

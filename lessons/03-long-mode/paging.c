@@ -17,6 +17,7 @@
 #include "kprintf.h"
 #include "param.h"
 #include "paging.h"
+#include "power.h"
 #include "x86.h"
 
 /** Patchable: the byte the alias demonstration writes. */
@@ -44,6 +45,9 @@ static void walk(uint64_t va, const char *what)
 		kprintf(" -> not canonical\n");
 		return;
 	}
+	/* Exercise: walk the four levels from CR3, printing each entry, and end
+	 * with the physical address or "not mapped" (SDM Vol. 3A, 4.5). */
+	/* BEGIN SOLUTION: page-walk */
 	for (int level = 0; level < 4; level++) {
 		unsigned int shift = 39 - 9 * level;
 		unsigned int index = (va >> shift) & (PT_ENTRIES - 1);
@@ -69,6 +73,7 @@ static void walk(uint64_t va, const char *what)
 		}
 		table = entry & PTE_ADDR;
 	}
+	/* END SOLUTION */
 }
 
 extern void kernel_main(void);

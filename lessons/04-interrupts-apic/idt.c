@@ -15,6 +15,7 @@
 #include "gdt64.h"
 #include "idt.h"
 #include "kprintf.h"
+#include "power.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -56,6 +57,9 @@ static void idt_set_gate(unsigned int vector, uint64_t handler,
 {
 	struct idt_gate *g = &idt[vector];
 
+	/* Exercise: fill in the 16-byte gate: the handler's address in three
+	 * pieces, the kernel code selector, the IST index and the type. */
+	/* BEGIN SOLUTION: idt-gate */
 	g->offset_low = handler & 0xFFFF;
 	g->selector = GDT64_KERNEL_CODE;
 	g->ist = ist;
@@ -65,6 +69,7 @@ static void idt_set_gate(unsigned int vector, uint64_t handler,
 	g->offset_mid = (handler >> 16) & 0xFFFF;
 	g->offset_high = handler >> 32;
 	g->reserved = 0;
+	/* END SOLUTION */
 }
 
 void idt_init(void)

@@ -143,6 +143,9 @@ void vmcs_load(void *vmcs)
 
 uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name)
 {
+	/* Exercise: force the bits the CPU requires (allowed-0 settings) and
+	 * refuse the ones it cannot set (allowed-1 settings), SDM A.3. */
+	/* BEGIN SOLUTION: adjust-controls */
 	uint64_t caps = rdmsr(msr);
 	uint32_t must_be_one = (uint32_t)caps;          /* allowed-0 settings */
 	uint32_t may_be_one = (uint32_t)(caps >> 32);   /* allowed-1 settings */
@@ -155,6 +158,7 @@ uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name)
 		power_off(4);
 	}
 	return want | must_be_one;
+	/* END SOLUTION */
 }
 
 void vmx_resume_failed(enum vmx_status status)
