@@ -2,8 +2,6 @@
 ; it prints to COM1 forever and never powers off.
         bits    16
         org     0x7C00
-        xor     ax, ax
-        mov     ds, ax
         mov     si, hello
 %include "broken.inc"
 again:  mov     si, line

@@ -2,8 +2,6 @@
 ; it says hello on COM1, then spins forever with interrupts off.
         bits    16
         org     0x7C00
-        xor     ax, ax
-        mov     ds, ax
         mov     si, hello
 %include "broken.inc"
         cli

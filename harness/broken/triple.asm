@@ -3,8 +3,6 @@
 ; can the #GP that follows, nor the #DF after that: a triple fault.
         bits    16
         org     0x7C00
-        xor     ax, ax
-        mov     ds, ax
         mov     si, hello
 %include "broken.inc"
         cli

@@ -6,8 +6,6 @@
 ; show where it happened (EIP = fault_here) and in which mode (CR0.PE = 1).
         bits    16
         org     0x7C00
-        xor     ax, ax
-        mov     ds, ax
         mov     si, hello
 %include "broken.inc"
         cli
