@@ -108,7 +108,6 @@ def pytest_collection_modifyitems(config, items):
 def lesson(request) -> lessons.Lesson:
     """The lesson of this test module, built (or a clear failure)."""
     lesson = lessons.find(request.module.LESSON)
-    lesson = lessons.Lesson(lesson.number, lesson.name)
     if not lesson.image.exists():
         pytest.fail(f"{lesson.image} is missing: run `make` first "
                     "(make test does)")

@@ -106,14 +106,21 @@ C_TYPES = {"db": "uint8_t", "dw": "uint16_t", "dd": "uint32_t",
            "dq": "uint64_t"}
 
 
-def filter_nasm(source: list[str], path: Path) -> list[str]:
-    out = [""] * len(source)
-    texts = [comment_text(line, ";") for line in source]
+def leading_header(texts: list, out: list[str], path: Path) -> int:
+    """Turn the file's leading comment block into its @file header, in
+    place in @out; return how many lines it spans."""
     n = 0
-    while n < len(source) and texts[n] is not None:
+    while n < len(texts) and texts[n] is not None:
         n += 1
     if n:
         out[:n] = header_block(texts, 0, n, path)
+    return n
+
+
+def filter_nasm(source: list[str], path: Path) -> list[str]:
+    out = [""] * len(source)
+    texts = [comment_text(line, ";") for line in source]
+    n = leading_header(texts, out, path)
     globals_ = {m.group(1) for m in map(GLOBAL.match, source) if m}
     for i in range(n, len(source)):
         line = source[i].rstrip()
@@ -165,11 +172,7 @@ def filter_hash(source: list[str], path: Path) -> list[str]:
     """Makefiles: only the leading '#' comment block is documentation."""
     out = [""] * len(source)
     texts = [comment_text(line, "#") for line in source]
-    n = 0
-    while n < len(source) and texts[n] is not None:
-        n += 1
-    if n:
-        out[:n] = header_block(texts, 0, n, path)
+    leading_header(texts, out, path)
     return out
 
 

@@ -157,8 +157,9 @@ def cmd_bench(args) -> int:
                     result = emu.boot(image, emulator, timeout=60)
                     times[name].append(result.seconds)
                     outcomes[name] = result.outcome
-                    if guest_note(result.serial) is not None:
-                        notes[name].append(guest_note(result.serial))
+                    note = guest_note(result.serial)
+                    if note is not None:
+                        notes[name].append(note)
             base = statistics.median(times["floor"])
             for name, _ in images:
                 secs = statistics.median(times[name])

@@ -535,9 +535,7 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         if run.pty_thread:
             run.pty_thread.join(timeout=2)
     result.seconds = time.monotonic() - start
-    if result.outcome in ("hang", "flood"):
-        pass
-    else:
+    if result.outcome not in ("hang", "flood"):  # those are decided already
         _classify(result, run, emulator)
     if keep:
         result.workdir = str(work)

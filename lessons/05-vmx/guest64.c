@@ -50,8 +50,6 @@ static void guest64_controls(void)
 }
 
 /** Fill the VMCS for lesson 05's guest; @p regs gets its first RAX. */
-void guest64_setup(struct guest_regs *regs);
-
 void guest64_setup(struct guest_regs *regs)
 {
 	struct desc_ptr gdtr, idtr;
