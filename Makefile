@@ -56,7 +56,7 @@ debug: all
 	@$(KIT) debug --lesson '$(LESSON)' --emu '$(EMU)'
 
 test: all
-	@$(DEPS) ensure test
+	@$(DEPS) ensure test sandbox
 	@$(DEPS) ensure --soft qemu bochs debug docs browser
 	$(PYTHON) -m pytest -c harness/pytest.ini --rootdir=harness -n $(JOBS) $(PYTEST_ARGS)
 
@@ -78,13 +78,13 @@ bench: all
 
 # Instructors: score a tree or a class of them (README.md, "For instructors").
 grade: tools
-	@$(DEPS) ensure test
+	@$(DEPS) ensure test sandbox
 	@$(DEPS) ensure --soft qemu bochs
 	@$(GRADE) '$(or $(SUBMISSION),.)' --lesson '$(LESSON)' \
 		-j $(or $(filter-out 0,$(JOBS)),1) $(if $(OUT),--out '$(OUT)')
 
 grade-bench: tools
-	@$(DEPS) ensure test
+	@$(DEPS) ensure test sandbox
 	@$(DEPS) ensure --soft qemu bochs
 	@$(GRADE) --bench $(GRADE_BENCH) --lesson '$(LESSON)' \
 		-j $(or $(filter-out 0,$(JOBS)),1)

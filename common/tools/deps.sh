@@ -4,7 +4,8 @@
 #   deps.sh install               install everything (make deps)
 #   deps.sh ensure GROUP...       make sure these groups are usable:
 #                                 build, test, qemu, bochs, docs, debug,
-#                                 browser (Chromium, for the book's test)
+#                                 browser (Chromium, for the book's test),
+#                                 sandbox (bubblewrap, for make grade)
 #   deps.sh ensure --soft GROUP.. the same, but only warn when something is
 #                                 missing and cannot be installed
 #
@@ -15,7 +16,7 @@ set -eu
 
 ALL="make gcc binutils nasm python3 python3-pytest python3-pytest-xdist
      qemu-system-x86 bochs bochs-term bochsbios vgabios doxygen graphviz
-     gdb chromium"
+     gdb chromium bubblewrap util-linux"
 
 # missing GROUP: print the packages of GROUP whose tool is missing.
 missing() {
@@ -43,6 +44,10 @@ missing() {
 		command -v gdb >/dev/null || echo gdb ;;
 	browser)
 		command -v chromium >/dev/null || echo chromium ;;
+	sandbox)
+		command -v bwrap >/dev/null || echo bubblewrap
+		command -v setpriv >/dev/null && command -v prlimit >/dev/null \
+			|| echo util-linux ;;
 	*)
 		echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac

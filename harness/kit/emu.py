@@ -44,15 +44,29 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import sandbox
+
 EMULATORS = ("qemu", "bochs")
 QEMU = "qemu-system-x86_64"
 BOCHS = "bochs"
+# The names the emulators' processes have (Debian's bochs is a script that
+# runs bochs-bin), to find them inside a sandbox.
+PROCESS_NAMES = {"qemu": ("qemu-system-x86_64",), "bochs": ("bochs-bin", "bochs")}
 BOCHS_SHARE = Path("/usr/share/bochs")
 VGABIOS = Path("/usr/share/vgabios/vgabios.bin")
 BOCHS_CPU = "corei7_skylake_x"      # VMX with EPT and unrestricted guest
 BOCHS_CYLINDER = 16 * 63 * 512      # Bochs sizes flat disks in cylinders
 QEMU_EXIT_PASS = (0x10 << 1) | 1    # common/power.h: DEBUG_EXIT_PASS
 QEMU_EXIT_FAIL = (0x11 << 1) | 1    # common/power.h: DEBUG_EXIT_FAIL
+# A guest can make its emulator log heavily (an interrupt storm under QEMU's
+# -d int): past LOG_CAP bytes the boot is stopped as a flood, and only the
+# last LOG_READ bytes of a log are ever read. The kit's lessons log < 64 KiB.
+LOG_CAP = 16 << 20
+LOG_READ = 1 << 20
+MONITOR_CAP = 1 << 20               # bytes one monitor answer may have
+# Set by grading (kit.gradeplugin): every emulator then runs in this
+# sandbox (kit/sandbox.py), as its user, seeing only its own work folder.
+SANDBOX: Optional[sandbox.Sandbox] = None
 POWER_LINE = re.compile(r"\[kit\] power off: (PASS|FAIL \(status (-?\d+)\))")
 
 EXCEPTION_NAMES = {
@@ -89,6 +103,7 @@ class BootResult:
     # {"mode", "rip", "cs", "rsp", "cr0", "cr2", "cr3"}: whatever the
     # emulator told (see cpu_state_line()).
     registers: dict = dataclasses.field(default_factory=dict)
+    raw_serial: bytes = b""  # COM1 as the guest wrote it, byte for byte
 
     @property
     def passed(self) -> bool:
@@ -181,11 +196,19 @@ def patch_image(image: bytearray, params: dict, values: dict) -> None:
 
 
 # ---------------------------------------------------------------- QEMU monitor
+class MonitorError(OSError):
+    """The monitor's answer took too long or was too large."""
+
+
 class Monitor:
-    """QEMU's human monitor (HMP) on a Unix socket: one command at a time."""
+    """QEMU's human monitor (HMP) on a Unix socket: one command at a time.
+    Each answer must arrive within @timeout seconds and MONITOR_CAP bytes:
+    a command built from a guest's numbers (an `xp` of a huge size) cannot
+    hold the harness past its deadline."""
     PROMPT = b"(qemu) "
 
     def __init__(self, path: str, timeout: float = 5.0):
+        self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         deadline = time.monotonic() + timeout
@@ -200,12 +223,24 @@ class Monitor:
         self._read_until_prompt()
 
     def _read_until_prompt(self) -> str:
-        data = b""
+        data = bytearray()
+        deadline = time.monotonic() + self.timeout
         while not data.endswith(self.PROMPT):
-            chunk = self.sock.recv(65536)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise MonitorError(f"QEMU's monitor did not answer within "
+                                   f"{self.timeout:g} s")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
             if not chunk:
                 break
             data += chunk
+            if len(data) > MONITOR_CAP:
+                raise MonitorError(f"QEMU's monitor answered more than "
+                                   f"{MONITOR_CAP} bytes")
         return data.decode("utf-8", "replace")
 
     def command(self, cmd: str) -> str:
@@ -320,7 +355,18 @@ def _drain_pty(fd: int, keep: bytearray) -> None:
 
 
 def _kill(run: _Run) -> None:
-    """Stop the emulator and everything it started. Idempotent."""
+    """Stop the emulator and everything it started. Idempotent. In a
+    sandbox the emulator goes first, so that bwrap ends by itself and is
+    reaped (killed all at once, its inner process would be left to init)."""
+    if SANDBOX is not None and run.proc.poll() is None:
+        for names in PROCESS_NAMES.values():
+            pid = sandbox.descendant(run.proc.pid, names)
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    run.proc.wait(timeout=2)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
     if run.proc.poll() is None:
         try:
             os.killpg(run.proc.pid, signal.SIGKILL)
@@ -336,6 +382,8 @@ def _kill(run: _Run) -> None:
         except OSError:
             pass
         run.pty_master = None
+    if SANDBOX is not None:
+        sandbox.reap()
 
 
 def _read_serial(path: Path, limit: int) -> bytes:
@@ -346,12 +394,19 @@ def _read_serial(path: Path, limit: int) -> bytes:
         return b""
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def _read_end(path: Path, size: int = LOG_READ) -> str:
+    """The last @size bytes of @path as text ("" if it is missing)."""
     try:
-        text = path.read_text(errors="replace")
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - size))
+            return f.read(size).decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(_read_end(path, 64 << 10).splitlines()[-lines:])
 
 
 # ---------------------------------------------------------------- CPU state
@@ -487,7 +542,8 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
          until: Optional[str] = None, monitor_commands=None,
          on_serial: Optional[Callable[[str], None]] = None,
          display: str = "none", interactive: bool = False,
-         debug_exit: bool = True, keep: bool = False) -> BootResult:
+         debug_exit: bool = True, keep: bool = False,
+         share: Optional[Path] = None) -> BootResult:
     """Boot @image and watch it until it ends (see the module docstring).
 
     params/params_json: patch these parameters into the private copy.
@@ -500,6 +556,9 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
     bochs_cpu/qemu_cpu: the CPU model (Bochs `cpu: model=`, QEMU `-cpu`).
     on_serial: called with each new piece of COM1 text as it arrives.
     timeout: seconds before the guest counts as hung; None waits forever.
+    share: a folder the emulator may write in, for files @monitor_commands
+        ask it to write (screendump); inside a sandbox, the only one besides
+        the boot's own.
     display/interactive/debug_exit: for `make run`; tests leave the defaults.
     """
     why = have(emulator)
@@ -526,7 +585,7 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
 
     start = time.monotonic()
     run = _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
-                 interactive, debug_exit, qemu_cpu)
+                 interactive, debug_exit, qemu_cpu, share)
     try:
         result = _watch(run, emulator, start, timeout, serial_cap, until,
                         monitor_commands, on_serial)
@@ -544,15 +603,36 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
     return result
 
 
+def _contain(cmd: list, work: Path, share: Optional[Path], memory_mib: int,
+             env: Optional[dict] = None) -> list:
+    """@cmd, inside SANDBOX when grading set one: the emulator then sees
+    /usr, its own @work folder and @share, nothing else (kit/sandbox.py).
+    It is signalled by process group, so it keeps the harness's session."""
+    if SANDBOX is None:
+        return cmd
+    shared = [work] + ([Path(share)] if share else [])
+    for path in list(work.iterdir()) + shared:
+        SANDBOX.own(path)
+    return SANDBOX.wrap(cmd, sandbox.boot_limits(memory_mib), rw=shared,
+                        chdir=work, env=env, new_session=False)
+
+
+def _spawn(cmd: list, **options) -> subprocess.Popen:
+    if SANDBOX is None:
+        return subprocess.Popen(cmd, **options)
+    return sandbox.popen(cmd, **options)
+
+
 def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
-           interactive, debug_exit, qemu_cpu=None) -> _Run:
+           interactive, debug_exit, qemu_cpu=None, share=None) -> _Run:
     serial = work / "com1.txt"
     if emulator == "qemu":
-        cmd = _qemu_command(disk, work, memory_mib, cpus, display, debug_exit,
-                            interactive, qemu_cpu)
+        cmd = _contain(_qemu_command(disk, work, memory_mib, cpus, display,
+                                     debug_exit, interactive, qemu_cpu),
+                       work, share, memory_mib)
         std = None if interactive else subprocess.DEVNULL
         with open(work / "stderr.txt", "wb") as err:
-            proc = subprocess.Popen(cmd, stdin=std, stdout=std,
+            proc = _spawn(cmd, stdin=std, stdout=std,
                                     stderr=None if interactive else err,
                                     start_new_session=not interactive,
                                     cwd=work)
@@ -574,7 +654,8 @@ def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     env["TERM"] = "xterm"
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave,
+    cmd = _contain(cmd, work, share, memory_mib, {"TERM": "xterm"})
+    proc = _spawn(cmd, stdin=slave, stdout=slave, stderr=slave,
                             cwd=work, env=env, start_new_session=True)
     os.close(slave)
     screen = bytearray()
@@ -583,6 +664,20 @@ def _start(emulator, disk, work, memory_mib, cpus, bochs_cpu, display,
     thread.start()
     return _Run(proc, serial, work / "bochs.log", pty_master=master,
                 pty_thread=thread)
+
+
+def _log_flood(run: _Run) -> Optional[str]:
+    """Why the boot must stop because the emulator's log grew past LOG_CAP
+    (None while it has not)."""
+    try:
+        size = run.log_path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size <= LOG_CAP:
+        return None
+    return (f"log flood: the emulator's log passed {LOG_CAP >> 20} MiB "
+            "(the guest made it log without pause: an interrupt or "
+            "exception storm?); stopped it")
 
 
 def _decode(raw: bytes) -> str:
@@ -601,15 +696,21 @@ def _watch(run: _Run, emulator, start, timeout, serial_cap, until,
             on_serial(_decode(raw[seen:]))
         seen = len(raw)
         text = _decode(raw[:serial_cap])
-        if len(raw) > serial_cap:
+        raw = raw[:serial_cap]
+        if seen > serial_cap:
             return BootResult(
                 emulator, "flood", text,
                 f"serial flood: the guest printed more than {serial_cap} "
                 "bytes without powering off (a print loop?); stopped it",
-                0.0)
+                0.0, raw_serial=raw)
+        flood = _log_flood(run)
+        if flood:
+            return BootResult(emulator, "flood", text, flood, 0.0,
+                              raw_serial=raw)
         if pattern and pattern.search(text):
             result = BootResult(emulator, "stopped", text,
-                                f"stopped at {until!r} as asked", 0.0)
+                                f"stopped at {until!r} as asked", 0.0,
+                                raw_serial=raw)
             if monitor_commands and run.monitor_path:
                 mon = Monitor(str(run.monitor_path))
                 try:
@@ -623,13 +724,14 @@ def _watch(run: _Run, emulator, start, timeout, serial_cap, until,
             return result
         if exited:
             return BootResult(emulator, "exited", text, "", 0.0,
-                              exit_status=run.proc.returncode)
+                              exit_status=run.proc.returncode,
+                              raw_serial=raw)
         if timeout is not None and time.monotonic() - start > timeout:
             where, regs = _where_hung(run, emulator)
             return BootResult(
                 emulator, "hang", text,
                 f"guest hung: no power-off within {timeout:g} s{where}", 0.0,
-                registers=regs)
+                registers=regs, raw_serial=raw)
         time.sleep(0.01)
 
 
@@ -670,24 +772,31 @@ def _bochs_where(run: _Run) -> dict:
     if run.pty_master is None or run.proc.poll() is not None:
         return {}
 
-    def read() -> str:
+    def read() -> str:             # what it printed since we asked, capped
         try:
-            return log.read_text(errors="replace")
+            with open(log, "rb") as f:
+                f.seek(offset)
+                return f.read(LOG_READ).decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
 
     def wait_for(pattern: str, seconds: float) -> Optional[str]:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and run.proc.poll() is None:
-            text = read()[offset:]
+            text = read()
             if re.search(pattern, text):
                 return text
             time.sleep(0.02)
         return None
 
-    offset = len(read())
+    offset = log.stat().st_size if log.exists() else 0
+    # In a sandbox, run.proc is bwrap: signal Bochs itself, as Ctrl-C would.
+    pid = run.proc.pid if SANDBOX is None else \
+        sandbox.descendant(run.proc.pid, PROCESS_NAMES["bochs"])
+    if pid is None:
+        return {}
     try:
-        os.kill(run.proc.pid, signal.SIGINT)
+        os.kill(pid, signal.SIGINT)
         if wait_for(r"Next at t=\d+\n.*\n", 2.0) is None:
             return {}
         os.write(run.pty_master, b"r\nsreg\ncreg\n")
@@ -753,11 +862,7 @@ def _bochs_panic_state(log: str) -> dict:
 
 def _classify(result: BootResult, run: _Run, emulator: str) -> None:
     """Turn an exit (or a stop) into pass/fail/triple-fault/... + diagnosis."""
-    log = ""
-    try:
-        log = run.log_path.read_text(errors="replace")
-    except FileNotFoundError:
-        pass
+    log = _read_end(run.log_path)
     result.log_tail = _tail(run.log_path)
     power = None
     for power in POWER_LINE.finditer(result.serial):

@@ -49,32 +49,35 @@ import shutil
 import signal
 import subprocess
 import sys
+import queue
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Optional
 
-from . import emu, lessons
+from . import emu, lessons, sandbox, untrusted
+from .submission import (Submission, TreeError, copy_tree, find_submissions,
+                         install_build_rules)
 
 HARNESS = Path(__file__).resolve().parents[1]
 PYTHON = "/usr/bin/python3"
-SKIP_NAMES = {"build", ".git", "harness", "__pycache__", ".pytest_cache"}
-MAX_TREE_BYTES = 64 << 20           # a submission larger than this is refused
-MAX_FILE_BYTES = 256 << 20          # what one build may write to one file
 MAX_BUILD_OUTPUT = 64 << 20         # what the harness copies from a build
+MAX_LOG_BYTES = 16 << 20            # of a build's or pytest's log, kept
 RESULT_FILES = ("results.json", "junit.xml", "report.txt", "pytest.log")
+# Inside a build's sandbox: the submission (read-only), the tree being
+# built (a tmpfs of its own), and where the build's products are copied.
+SUBMISSION, KIT, PRODUCTS = "/submission", "/kit", "/products"
+BUILD_SCRIPT = f"""\
+cp -R {SUBMISSION}/. {KIT}/ || exit 97
+make --no-print-directory -C {KIT}/lessons/"$1" -f {KIT}/lessons/"$1"/Makefile all
+status=$?
+if [ -d {KIT}/build/"$1" ]; then cp -R {KIT}/build/"$1"/. {PRODUCTS}/; fi
+exit $status
+"""
 # make echoes each command; the compiler's messages are the other lines.
 COMMAND_ECHO = re.compile(r"^(gcc|cc|nasm|ld|objcopy|objdump|mkdir|rm|"
                           r"\S*python3\S*|make\[\d+\]: (Entering|Leaving)) ")
-
-
-@dataclasses.dataclass
-class Submission:
-    name: str                        # as the class summary names the student
-    tree: Optional[Path]             # None when @problem says why not
-    problem: str = ""
-    slug: str = ""                   # the student's folder under --out
 
 
 @dataclasses.dataclass
@@ -90,131 +93,34 @@ class Options:
     run_timeout: float = 1800.0
     student_makefiles: bool = False
     keep: bool = False
-
-
-# ------------------------------------------------------------ submissions
-def is_tree(path: Path) -> bool:
-    return (path / "lessons").is_dir() and not path.is_symlink()
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "student"
-
-
-def inner_tree(path: Path) -> Optional[Path]:
-    """The one kit tree in a folder of @path, if there is exactly one."""
-    inner = [c for c in path.iterdir() if c.is_dir() and is_tree(c)]
-    return inner[0] if len(inner) == 1 else None
-
-
-def find_submissions(path: Path, single: bool = False
-                     ) -> tuple[list[Submission], bool]:
-    """(submissions, one_tree): @path itself, or each folder inside it.
-    With @single, @path is one submission even if its tree sits a folder
-    deeper (Gradescope unpacks an archive into /autograder/submission)."""
-    if not path.is_dir():
-        raise SystemExit(f"grade: {path} is not a folder")
-    if is_tree(path) or single:
-        tree = path if is_tree(path) else inner_tree(path)
-        return [Submission(path.resolve().name, tree, "" if tree else
-                           "not a kit tree: no lessons/ folder in the "
-                           "submission (nor in exactly one folder inside it)",
-                           slug=".")], True
-    subs, slugs = [], set()
-    for child in sorted(path.iterdir()):
-        if child.name.startswith(".") or not child.is_dir():
-            continue
-        tree, problem = child, ""
-        if child.is_symlink():
-            tree, problem = None, "the submission is a symlink, not a folder"
-        elif not is_tree(child):
-            tree = inner_tree(child)
-            if tree is None:
-                problem = ("not a kit tree: no lessons/ folder in the "
-                           "submission (nor in exactly one folder inside it)")
-        name = slug(child.name)
-        while name in slugs:
-            name += "_"
-        slugs.add(name)
-        subs.append(Submission(child.name, tree, problem, name))
-    if not subs:
-        raise SystemExit(f"grade: {path} holds no submissions: give a kit "
-                         "tree (with lessons/) or a folder of them")
-    return subs, False
-
-
-def copy_tree(src: Path, dst: Path) -> list[str]:
-    """Copy a submission without what grading never uses; returns notes."""
-    notes, total = [], 0
-    for folder, dirs, files in os.walk(src):
-        rel = Path(folder).relative_to(src)
-        keep = []
-        for d in sorted(dirs):
-            path = Path(folder) / d
-            if d in SKIP_NAMES:
-                continue
-            if path.is_symlink():
-                notes.append(f"ignored symlink {rel / d}")
-                continue
-            keep.append(d)
-        dirs[:] = keep
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in sorted(files):
-            path = Path(folder) / name
-            if path.is_symlink() or not path.is_file():
-                kind = "symlink" if path.is_symlink() else "special file"
-                notes.append(f"ignored {kind} {rel / name}")
-                continue
-            total += path.stat().st_size
-            if total > MAX_TREE_BYTES:
-                raise ValueError(f"the submission is larger than "
-                                 f"{MAX_TREE_BYTES >> 20} MiB")
-            shutil.copyfile(path, dst / rel / name)
-    return notes
-
-
-def install_build_rules(tree: Path) -> None:
-    """Put the instructor's Makefiles and build tools over the student's."""
-    root = lessons.ROOT
-    for rel in ("Makefile", "common/rules.mk"):
-        if (root / rel).is_file() and (tree / rel).parent.is_dir():
-            shutil.copyfile(root / rel, tree / rel)
-    if (tree / "common").is_dir():
-        shutil.rmtree(tree / "common" / "tools", ignore_errors=True)
-        shutil.copytree(root / "common" / "tools", tree / "common" / "tools",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    for lesson in lessons.all_lessons():
-        if (tree / "lessons" / lesson.name).is_dir():
-            shutil.copyfile(lesson.source / "Makefile",
-                            tree / "lessons" / lesson.name / "Makefile")
+    sandboxed: bool = True           # False: --unsafe-no-sandbox
+    uids: Optional[queue.Queue] = None   # a sandbox user per running job
 
 
 # ------------------------------------------------------------ containment
-_unshare_ok: Optional[bool] = None
+def sandbox_for(uid: Optional[int], opts: Options) -> sandbox.Sandbox:
+    return sandbox.Sandbox.for_slot(uid, opts.sandboxed,
+                                    hidden=(lessons.ROOT, opts.out))
 
 
-def sandbox_prefix() -> list[str]:
-    """Command prefix for untrusted builds: file-size cap, no network."""
-    global _unshare_ok
-    prefix = []
-    if shutil.which("prlimit"):
-        prefix += ["prlimit", f"--fsize={MAX_FILE_BYTES}", "--core=0", "--"]
-    if _unshare_ok is None:
-        try:
-            _unshare_ok = subprocess.run(
-                ["unshare", "--net", "--map-root-user", "true"],
-                capture_output=True, timeout=10).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _unshare_ok = False
-    if _unshare_ok:
-        prefix += ["unshare", "--net", "--map-root-user", "--"]
-    return prefix
+def check_sandbox(opts: Options) -> Optional[str]:
+    """None when student code can be sandboxed here, else why not. Claims
+    the sandbox users of the jobs (opts.uids) on the way."""
+    try:
+        uids = sandbox.free_uids(max(1, opts.jobs))
+        sandbox_for(uids[0], opts).check()
+    except sandbox.Unavailable as why:
+        return str(why)
+    opts.uids = queue.Queue()
+    for uid in uids:
+        opts.uids.put(uid)
+    return None
 
 
 def private_env(work: Path) -> dict:
-    """The environment of everything run for one submission: nothing of the
-    grader's but PATH, a HOME and TMPDIR of its own, and no CI (grading
-    scores a skip as 0 instead of failing the run)."""
+    """The environment of the harness run for one submission: nothing of
+    the grader's but PATH, a HOME and TMPDIR of its own, and no CI
+    (grading scores a skip as 0 instead of failing the run)."""
     for d in ("home", "tmp"):
         (work / d).mkdir(exist_ok=True)
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -223,15 +129,16 @@ def private_env(work: Path) -> dict:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_contained(cmd, *, env, cwd, log: Path,
-                  timeout: float) -> Optional[int]:
+def run_contained(cmd, *, env, cwd, log: Path, timeout: float,
+                  box: Optional[sandbox.Sandbox] = None) -> Optional[int]:
     """Run @cmd in a session of its own, output to @log; kill the whole
-    session when it ends or at @timeout. Returns its status, None when it
-    was stopped at the timeout."""
+    session (and, for a sandboxed @cmd, every process of @box's user) when
+    it ends or at @timeout. Returns its status, None at the timeout."""
+    spawn = sandbox.popen if box is not None else subprocess.Popen
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                start_new_session=True)
+        proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                     stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                     start_new_session=True)
         try:
             status = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -242,13 +149,16 @@ def run_contained(cmd, *, env, cwd, log: Path,
             except ProcessLookupError:
                 pass
             proc.wait()
+            if box is not None:
+                box.kill_all()
+                sandbox.reap()
     return status
 
 
 def kill_strays(work: Path) -> list[int]:
     """Kill our processes still tied to @work (command line, current folder
-    or environment), e.g. a build's background job or an emulator whose
-    harness was stopped. Returns their PIDs."""
+    or environment), e.g. an emulator whose harness was stopped. Returns
+    their PIDs. (Sandboxed code is killed through its user instead.)"""
     key = str(work) + os.sep
     killed = []
     for entry in Path("/proc").iterdir():
@@ -272,6 +182,18 @@ def kill_strays(work: Path) -> list[int]:
     return killed
 
 
+def escape_log(path: Path) -> None:
+    """Rewrite the log @path with lossless escapes (untrusted.lossless), so
+    that reading it can neither act on a terminal nor lose a byte."""
+    if path.is_file():
+        with open(path, "rb") as f:
+            raw = f.read(MAX_LOG_BYTES + 1)
+        text = untrusted.lossless(raw[:MAX_LOG_BYTES])
+        if len(raw) > MAX_LOG_BYTES:
+            text += f"\n[grade: log cut at {MAX_LOG_BYTES >> 20} MiB]\n"
+        path.write_text(text)
+
+
 # ------------------------------------------------------------ building
 def compiler_excerpt(text: str, lines: int = 25) -> str:
     """The part of make's output a student needs: from the first error on,
@@ -284,36 +206,54 @@ def compiler_excerpt(text: str, lines: int = 25) -> str:
 
 
 def build_lesson(tree: Path, lesson, work: Path, log: Path,
-                 timeout: float) -> Optional[str]:
-    """Build @lesson in @tree; None when it built, else why not."""
+                 opts: Options, box: sandbox.Sandbox) -> Optional[str]:
+    """Build @lesson of @tree in @box: None when it built, else why not.
+    Its products land in work/products-NN."""
     folder = tree / "lessons" / lesson.name
     if not (folder / "Makefile").is_file():
         log.write_text("")
         return f"lessons/{lesson.name}/Makefile is missing from the submission"
-    cmd = sandbox_prefix() + ["make", "--no-print-directory", "-C",
-                              str(folder), "all"]
-    status = run_contained(cmd, env=private_env(work), cwd=folder, log=log,
-                           timeout=timeout)
-    kill_strays(work)
+    products = work / f"products-{lesson.number}"
+    products.mkdir()
+    box.own(products)
+    if opts.sandboxed:
+        cmd = box.wrap(["sh", "-c", BUILD_SCRIPT, "build", lesson.name],
+                       sandbox.BUILD, ro=[(tree, SUBMISSION)],
+                       rw=[(products, PRODUCTS)], scratch=[KIT], chdir=KIT)
+        cwd, prefix = work, KIT + "/"
+    else:                           # --unsafe-no-sandbox: limits only
+        cmd = box.wrap(["make", "--no-print-directory", "-C", folder, "-f",
+                        folder / "Makefile", "all"], sandbox.BUILD)
+        cwd, prefix = folder, str(tree) + os.sep
+    env = dict(private_env(work), HOME=str(work / "home"))
+    status = run_contained(cmd, env=env, cwd=cwd, log=log,
+                           timeout=opts.build_timeout, box=box)
+    if not opts.sandboxed:
+        kill_strays(work)
+        built = tree / "build" / lesson.name
+        if built.is_dir() and not built.is_symlink():
+            shutil.copytree(built, products, dirs_exist_ok=True,
+                            symlinks=True)
+    escape_log(log)
     with open(log, "rb") as f:
         f.seek(max(0, log.stat().st_size - (64 << 10)))
-        text = f.read().decode("utf-8", "replace").replace(
-            str(tree) + os.sep, "")
+        text = f.read().decode("utf-8", "replace").replace(prefix, "")
     if status is None:
-        return (f"the build did not finish within {timeout:g} s and was "
-                f"stopped. make's last words:\n{compiler_excerpt(text)}")
+        return (f"the build did not finish within {opts.build_timeout:g} s "
+                f"and was stopped. make's last words:\n"
+                f"{compiler_excerpt(text)}")
     if status != 0:
         return f"make failed (status {status}):\n{compiler_excerpt(text)}"
-    image = tree / "build" / lesson.name / "disk.img"
+    image = products / "disk.img"
     if image.is_symlink() or not image.is_file():
         return f"make succeeded but wrote no build/{lesson.name}/disk.img"
     return None
 
 
-def collect_build(tree: Path, lesson, graded: Path) -> Optional[str]:
+def collect_build(work: Path, lesson, graded: Path) -> Optional[str]:
     """Copy @lesson's build products, regular files only, into @graded:
     the harness reads nothing else of the student's."""
-    src, dst = tree / "build" / lesson.name, graded / lesson.name
+    src, dst = work / f"products-{lesson.number}", graded / lesson.name
     dst.mkdir(parents=True)
     total = 0
     for path in sorted(src.iterdir()):
@@ -324,6 +264,16 @@ def collect_build(tree: Path, lesson, graded: Path) -> Optional[str]:
             return f"the build wrote more than {MAX_BUILD_OUTPUT >> 20} MiB"
         shutil.copyfile(path, dst / path.name)
     return None
+
+
+def make_reachable(work: Path, tree: Path) -> None:
+    """Let the sandbox user reach @work and read the copied @tree (whatever
+    the grader's umask), and no one else list @work."""
+    os.chmod(work, 0o711)
+    for folder, dirs, files in os.walk(tree):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
 
 
 # ------------------------------------------------------------ grading
@@ -342,53 +292,63 @@ def clear_results(out: Path) -> None:
 
 
 def grade_one(sub: Submission, opts: Options, out: Path) -> dict:
-    """Build and test one submission; write its results in @out."""
+    """Build and test one submission; write its results in @out. Whatever
+    happens, results.json is written and the scratch folder removed."""
     out.mkdir(parents=True, exist_ok=True)
     clear_results(out)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(
         prefix=f"kit-grade-{sub.slug.strip('.') or 'tree'}-"))
-    notes, errors = [], {}
+    uid = opts.uids.get() if opts.uids else None
+    box = sandbox_for(uid, opts)
+    notes, errors, status = [], {}, None
     try:
         graded = work / "graded"
         graded.mkdir()
         tree = work / "src"
         if sub.tree is None:
             errors = {l.number: sub.problem for l in opts.lessons}
-            notes.append(sub.problem)
         else:
             try:
                 notes += copy_tree(sub.tree, tree)
-            except (OSError, ValueError) as error:
-                errors = {l.number: f"could not copy the submission: {error}"
-                          for l in opts.lessons}
+                if not opts.student_makefiles:
+                    notes += install_build_rules(tree)
+            except (OSError, TreeError) as error:
+                why = (f"could not copy the submission: "
+                       f"{untrusted.shown(str(error))}")
+                errors = {l.number: why for l in opts.lessons}
         if not errors:
-            if not opts.student_makefiles:
-                install_build_rules(tree)
+            make_reachable(work, tree)
             for lesson in opts.lessons:
                 why = build_lesson(tree, lesson, work,
                                    out / f"build-{lesson.number}.log",
-                                   opts.build_timeout)
-                why = why or collect_build(tree, lesson, graded)
+                                   opts, box)
+                why = why or collect_build(work, lesson, graded)
                 if why:
                     errors[lesson.number] = why
         builds = work / "builds.json"
         builds.write_text(json.dumps(errors))
-        status = run_harness(sub, opts, out, work, graded, builds)
-        strays = kill_strays(work)
+        status = run_harness(sub, opts, out, work, graded, builds, uid)
+        strays = kill_strays(work) + [0] * box.kill_all()
+        sandbox.reap()
         if strays:
             notes.append(f"killed {len(strays)} process(es) left behind")
     finally:
+        if opts.uids is not None:
+            opts.uids.put(uid)
         if opts.keep:
             notes.append(f"scratch folder kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    return summarize(sub, out, errors, notes, status,
+    return summarize(sub, opts, out, errors, notes, status,
                      time.monotonic() - started)
 
 
-def run_harness(sub, opts, out, work, graded, builds) -> Optional[int]:
-    """Run the instructor's harness on @graded; returns pytest's status."""
+def run_harness(sub, opts, out, work, graded, builds,
+                uid: Optional[int]) -> Optional[int]:
+    """Run the instructor's harness on @graded; returns pytest's status.
+    The harness is trusted and runs as the grader; each emulator it starts
+    runs in the sandbox as @uid (kit.gradeplugin, --grade-sandbox)."""
     (work / "run").mkdir()
     files = [str(f) for l in opts.lessons for f in lesson_tests(l)]
     # --option=value: pytest reads a conftest's options (--build-dir) only
@@ -399,6 +359,7 @@ def run_harness(sub, opts, out, work, graded, builds) -> Optional[int]:
            f"--grade-builds={builds}", f"--build-dir={graded}",
            f"--grade-boot-timeout={opts.boot_timeout}",
            f"--grade-serial-cap={opts.serial_cap}",
+           f"--grade-sandbox={'off' if not opts.sandboxed else uid or 'self'}",
            f"--junitxml={out / 'junit.xml'}",
            "-o", f"junit_suite_name={sub.name}", "-p", "no:xdist",
            "-vv"]                       # -vv: pytest's whole diffs
@@ -406,39 +367,90 @@ def run_harness(sub, opts, out, work, graded, builds) -> Optional[int]:
         cmd += [f"-k={opts.keyword}"]
     cmd += [f"--emulator={e}" for e in opts.emulators] + files
     env = dict(private_env(work), PYTHONPATH=str(HARNESS))
-    return run_contained(cmd, env=env, cwd=work / "run",
-                         log=out / "pytest.log", timeout=opts.run_timeout)
+    os.chmod(work / "tmp", 0o711)
+    status = run_contained(cmd, env=env, cwd=work / "run",
+                           log=out / "pytest.log", timeout=opts.run_timeout)
+    escape_log(out / "pytest.log")
+    return status
 
 
-def summarize(sub, out, errors, notes, status, seconds) -> dict:
-    """One row of the class summary, and report.txt."""
+def fallback_results(opts: Options, out: Path, name: str, why: str) -> None:
+    """results.json when the harness could not grade: every test the
+    harness would run, each at 0 with @why (so that the score, the
+    maximum and the class summary still agree)."""
+    from .gradeplugin import build_results
+    entries = [dict(e, outcome="error", output=[why])
+               for e in expected_tests(opts)]
+    results = build_results(entries, name, 0.0)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+_expected: dict = {}
+
+
+def expected_tests(opts: Options) -> list[dict]:
+    """The items the harness grades for @opts, as the grading plugin
+    records them before any runs (collected once, without booting)."""
+    key = (tuple(l.number for l in opts.lessons), opts.keyword,
+           opts.emulators)
+    if key not in _expected:
+        with tempfile.TemporaryDirectory(prefix="kit-grade-collect-") as tmp:
+            files = [str(f) for l in opts.lessons for f in lesson_tests(l)]
+            cmd = [PYTHON, "-m", "pytest", f"-c={HARNESS / 'pytest.ini'}",
+                   f"--rootdir={HARNESS}", "-p", "kit.gradeplugin",
+                   f"--grade-out={tmp}", "--grade-items", "--collect-only",
+                   "-q", "-p", "no:xdist"]
+            cmd += [f"-k={opts.keyword}"] if opts.keyword else []
+            cmd += [f"--emulator={e}" for e in opts.emulators] + files
+            subprocess.run(cmd, capture_output=True, timeout=120, cwd=tmp,
+                           env=dict(os.environ, PYTHONPATH=str(HARNESS)))
+            items = Path(tmp) / "items.json"
+            _expected[key] = json.loads(items.read_text()) \
+                if items.exists() else []
+    return _expected[key]
+
+
+def summarize(sub, opts, out, errors, notes, status, seconds) -> dict:
+    """One row of the class summary, and report.txt, both from
+    results.json (written here if the harness did not)."""
     row = {"student": sub.name, "out": out, "seconds": seconds,
            "lessons": {}, "score": 0, "max_score": 0, "not_run": 0,
-           "notes": list(notes), "graded": False}
+           "notes": [untrusted.shown(n) for n in notes], "graded": False}
     results_path = out / "results.json"
+    if sub.tree is not None and errors and len(errors) == len(opts.lessons) \
+            and len(set(errors.values())) == 1:
+        row["notes"].insert(0, next(iter(errors.values())).splitlines()[0])
+    elif sub.tree is None:
+        row["notes"].insert(0, sub.problem)
+    else:
+        row["notes"] += [f"lesson {n} did not build" for n in sorted(errors)]
     if not results_path.exists():
-        log = (out / "pytest.log").read_text(errors="replace") \
-            if (out / "pytest.log").exists() else ""
-        row["notes"].insert(0, "the harness did not run (see pytest.log)")
-        tail = log.strip().splitlines()[-15:] or ["(pytest printed nothing)"]
-        (out / "report.txt").write_text("\n".join(row["notes"] + tail) + "\n")
-        return row
+        tail = ""
+        if (out / "pytest.log").exists():
+            lines = (out / "pytest.log").read_text(
+                errors="replace").strip().splitlines()
+            tail = lines[-1] if lines else ""
+        why = ("the harness did not run" if status is not None else
+               "grading stopped at its time limit before the harness "
+               "wrote any result") + (f" (pytest: {tail})" if tail else "")
+        fallback_results(opts, out, sub.name, why)
+        row["notes"].insert(0, why)
+    else:
+        row["graded"] = True
+        if status is None:
+            row["notes"].insert(0, "grading stopped at its time limit")
     results = json.loads(results_path.read_text())
-    row.update(graded=True, score=results["score"],
-               max_score=results["max_score"],
+    row.update(score=results["score"], max_score=results["max_score"],
                lessons=results["extra_data"]["lessons"],
                not_run=len(results["extra_data"]["not_run"]))
-    if status is None:
-        row["notes"].insert(0, "grading stopped at its time limit")
-    if sub.tree is not None:
-        row["notes"] += [f"lesson {n} did not build" for n in sorted(errors)]
     (out / "report.txt").write_text(report_text(results, row["notes"]))
     return row
 
 
 def report_text(results: dict, notes=(), details: bool = True) -> str:
     """One line per test (name, OK/FAIL/SKIP, time, points), with what went
-    wrong under each failure, subtotals per lesson, then the score."""
+    wrong under each failure (every line of it the student's, so indented
+    and escaped), the notes, subtotals per lesson, then the score, last."""
     label = {"passed": "OK", "skipped": "SKIP", "not run": "SKIP"}
     lines = []
     width = max([len(t["name"]) for t in results["tests"]] + [40])
@@ -449,10 +461,13 @@ def report_text(results: dict, notes=(), details: bool = True) -> str:
                      f"{extra['seconds']:6.2f} s  "
                      f"{t['score']:g}/{t['max_score']:g}")
         if details and t.get("status") != "passed" and t["output"]:
-            lines += ["    | " + l for l in t["output"].splitlines()]
+            lines += ["    | " + untrusted.shown(l)
+                      for l in t["output"].splitlines()]
     lines.append("")
-    lines += results["output"].splitlines()
-    lines += list(notes)
+    lines += ["note: " + untrusted.shown(n) for n in notes]
+    summary = results["output"].splitlines()
+    score = [l for l in summary if l.startswith("Score: ")]
+    lines += [l for l in summary if not l.startswith("Score: ")] + score
     return "\n".join(lines) + "\n"
 
 
@@ -463,32 +478,41 @@ def write_summary(rows: list[dict], numbers: list[str], path: Path) -> None:
         out.writerow(["student"] + [f"lesson{n}" for n in numbers] +
                      ["total", "max_score", "not_run", "notes"])
         for row in rows:
-            out.writerow([row["student"]] +
+            out.writerow([untrusted.shown(row["student"])] +
                          [f"{row['lessons'].get(n, {}).get('score', 0):g}"
                           for n in numbers] +
                          [f"{row['score']:g}", f"{row['max_score']:g}",
-                          row["not_run"], "; ".join(row["notes"])])
+                          row["not_run"],
+                          untrusted.shown("; ".join(row["notes"]))])
 
 
 def grade_all(subs: list[Submission], opts: Options, one_tree: bool,
               echo=print) -> list[dict]:
     """Grade @subs, opts.jobs at a time; rows in the order of @subs."""
     lock = threading.Lock()
+    if opts.sandboxed and opts.uids is None:
+        why = check_sandbox(opts)
+        if why:
+            raise sandbox.Unavailable(why)
 
     def one(sub):
         out = opts.out if one_tree else opts.out / sub.slug
         try:
             row = grade_one(sub, opts, out)
         except Exception as error:      # a grader bug: keep the others
-            row = {"student": sub.name, "out": out, "seconds": 0.0,
-                   "lessons": {}, "score": 0, "max_score": 0, "not_run": 0,
-                   "graded": False,
-                   "notes": [f"grader error: {type(error).__name__}: {error}"]}
+            why = (f"grader error: {type(error).__name__}: "
+                   f"{untrusted.shown(str(error))}")
             out.mkdir(parents=True, exist_ok=True)
-            (out / "report.txt").write_text(row["notes"][0] + "\n")
+            fallback_results(opts, out, sub.name, why)
+            results = json.loads((out / "results.json").read_text())
+            row = {"student": sub.name, "out": out, "seconds": 0.0,
+                   "lessons": results["extra_data"]["lessons"], "score": 0,
+                   "max_score": results["max_score"], "not_run": 0,
+                   "graded": False, "notes": [why]}
+            (out / "report.txt").write_text(report_text(results, [why]))
         if not one_tree:
             with lock:
-                echo(f"grade: {sub.name}: {row['score']:g}/"
+                echo(f"grade: {untrusted.shown(sub.name)}: {row['score']:g}/"
                      f"{row['max_score']:g} in {row['seconds']:.1f} s"
                      + (f" ({'; '.join(row['notes'])})"
                         if row["notes"] else ""))
@@ -571,7 +595,11 @@ def main(argv=None) -> int:
                         help="seconds the harness may take per submission")
     parser.add_argument("--student-makefiles", action="store_true",
                         help="build with the student's own Makefiles and "
-                             "tools (they run as you: see README.md)")
+                             "tools (inside the sandbox, like any build)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade even where no sandbox can be made: the "
+                             "students' builds and guests then run as you, "
+                             "with only time and size limits (README.md)")
     parser.add_argument("--keep", action="store_true",
                         help="keep each submission's scratch folder")
     parser.add_argument("--bench", type=int, metavar="N",
@@ -584,15 +612,29 @@ def main(argv=None) -> int:
     opts = Options(pick_lessons(args.lesson), args.out.resolve(),
                    max(1, args.jobs), args.keyword, tuple(args.emulator),
                    args.build_timeout, args.boot_timeout, args.serial_cap,
-                   args.run_timeout, args.student_makefiles, args.keep)
+                   args.run_timeout, args.student_makefiles, args.keep,
+                   sandboxed=not args.unsafe_no_sandbox)
+    why = check_sandbox(opts)
+    if why and opts.sandboxed:
+        print(f"grade: refusing to grade: no sandbox for the students' code "
+              f"here ({why}). Install bubblewrap and allow unprivileged user "
+              "namespaces (README.md, \"The sandbox\"), or pass "
+              "--unsafe-no-sandbox to accept running their code as "
+              f"{'root' if os.geteuid() == 0 else 'you'}.", file=sys.stderr)
+        return 2
+    if not opts.sandboxed:
+        print("grade: WARNING: --unsafe-no-sandbox: the students' builds and "
+              "guests run as you, with time and size limits only"
+              + (f" (and no sandbox could be made here: {why})" if why
+                 else ""), file=sys.stderr)
     if args.bench is not None:
         return bench(args.bench, opts)
     subs, one_tree = find_submissions(args.submission, args.single)
     rows = grade_all(subs, opts, one_tree)
     if one_tree:
         row = rows[0]
-        print((row["out"] / "report.txt").read_text(), end="")
         print(f"grade: results in {row['out']}")
+        print((row["out"] / "report.txt").read_text(), end="")
         return 0 if row["graded"] and row["score"] == row["max_score"] else 1
     print(f"grade: {len(rows)} submission(s); summary in "
           f"{opts.out / 'summary.csv'}")

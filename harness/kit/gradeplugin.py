@@ -40,12 +40,17 @@ from pathlib import Path
 
 import pytest
 
-from . import emu
+from . import emu, lessons, sandbox
+from .untrusted import lossless, shown
 
 LESSON_MODULE = re.compile(r"test_(\d\d)_")
 TODO_LINE = re.compile(r"TODO\(([a-z0-9][a-z0-9-]*)\)")
 MARKER_HELP = ("points(n): what each item of a test is worth in `make grade`; "
                "required on every test of a lesson module (test_NN_*.py)")
+VISIBILITY_HELP = ("visibility(when): when Gradescope shows the student this "
+                   "test: visible (default), hidden, after_due_date, "
+                   "after_published")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 OUTPUT_EXPECTED_LINES = 30      # of pytest's "E   " explanation lines
 OUTPUT_SERIAL_LINES = 20        # of each boot's transcript
 
@@ -65,10 +70,18 @@ def pytest_addoption(parser):
                     help="seconds a boot may run unless the test sets its own")
     group.addoption("--grade-serial-cap", type=int, default=256 * 1024,
                     help="COM1 bytes kept per boot before it is a flood")
+    group.addoption("--grade-sandbox", default="off",
+                    help="run every emulator in the sandbox (kit/sandbox.py) "
+                         "as this uid, or 'self' (as ourselves, when not "
+                         "root), or 'off'")
+    group.addoption("--grade-items", action="store_true",
+                    help="write DIR/items.json: every graded item, as "
+                         "collected (for results when grading fails)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", VISIBILITY_HELP)
     if config.getoption("--grade-out") or config.getoption("--grade-check"):
         config.pluginmanager.register(Grader(config), "kit-grader")
 
@@ -92,6 +105,18 @@ def points_of(item) -> float | None:
             f"{item.nodeid}: @pytest.mark.points takes one positive number, "
             f"e.g. @pytest.mark.points(2), not {marker.args!r}")
     return value
+
+
+def visibility_of(item) -> str:
+    """Gradescope's visibility for @item (@pytest.mark.visibility)."""
+    marker = item.get_closest_marker("visibility")
+    if marker is None:
+        return "visible"
+    if len(marker.args) != 1 or marker.args[0] not in VISIBILITIES:
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.visibility takes one of "
+            f"{', '.join(VISIBILITIES)}, not {marker.args!r}")
+    return marker.args[0]
 
 
 def missing_points_message(items) -> str:
@@ -129,6 +154,7 @@ class Grader:
         builds = config.getoption("--grade-builds")
         self.build_errors = json.loads(Path(builds).read_text()) \
             if builds else {}
+        self.items_only = config.getoption("--grade-items")
         self.timeout = config.getoption("--grade-boot-timeout")
         self.serial_cap = config.getoption("--grade-serial-cap")
         self.items: dict[str, dict] = {}     # nodeid -> what results.json says
@@ -137,6 +163,11 @@ class Grader:
         self.checked = None                  # items, once all have points
         self.started = time.monotonic()
         self._wrap_boot()
+        box = config.getoption("--grade-sandbox")
+        if box != "off":                # every emulator in the sandbox
+            emu.SANDBOX = sandbox.Sandbox.for_slot(
+                None if box == "self" else int(box),
+                hidden=(lessons.ROOT,) + ((self.out,) if self.out else ()))
 
     # ---- every boot of a graded test: bounded, and remembered
     def _wrap_boot(self):
@@ -167,7 +198,8 @@ class Grader:
             if points is None:
                 missing.append(item)
                 continue
-            item.user_properties += [("lesson", lesson), ("points", points)]
+            item.user_properties += [("lesson", lesson), ("points", points),
+                                     ("visibility", visibility_of(item))]
             if "may_skip_in_ci" in item.keywords:
                 item.user_properties.append(("optional", True))
             graded.append(item)
@@ -179,7 +211,12 @@ class Grader:
             items[:] = graded
         for item in graded:
             self._record(item.nodeid, lesson_of(item), points_of(item),
-                         "may_skip_in_ci" in item.keywords)
+                         "may_skip_in_ci" in item.keywords,
+                         visibility_of(item))
+        if self.items_only and self.out:
+            (self.out / "items.json").write_text(json.dumps(
+                [self.items[n] for n in self.order]))
+            return
         self._write()
 
     def pytest_collection_finish(self, session):
@@ -187,13 +224,14 @@ class Grader:
             print(f"\ngrading: all {self.checked} lesson test item(s) carry "
                   "points")
 
-    def _record(self, nodeid, lesson, points, optional):
+    def _record(self, nodeid, lesson, points, optional,
+                visibility="visible"):
         if nodeid not in self.items:
             self.order.append(nodeid)
             self.items[nodeid] = {
                 "nodeid": nodeid, "lesson": lesson, "points": points,
-                "optional": optional, "outcome": "not run", "seconds": 0.0,
-                "output": [],
+                "optional": optional, "visibility": visibility,
+                "outcome": "not run", "seconds": 0.0, "output": [],
             }
 
     # ---- running: a lesson that did not build is not booted
@@ -237,7 +275,7 @@ class Grader:
             heading = "why it failed:"
         if explanation:
             text.append(heading)
-            text += ["  " + line[:300]
+            text += ["  " + shown(line[:300])
                      for line in explanation[:OUTPUT_EXPECTED_LINES]]
             if len(explanation) > OUTPUT_EXPECTED_LINES:
                 more = len(explanation) - OUTPUT_EXPECTED_LINES
@@ -246,10 +284,10 @@ class Grader:
             saved = self._save_transcript(item, number, result)
             tail, total = _tail(result.serial, OUTPUT_SERIAL_LINES)
             text.append(f"boot {number} on {result.emulator}: "
-                        f"{result.diagnosis}")
+                        f"{shown(result.diagnosis)}")
             text.append(f"--- COM1, last {len(tail)} of {total} lines ---"
                         if total > len(tail) else "--- COM1 ---")
-            text += tail or ["(nothing)"]
+            text += [shown(line) for line in tail] or ["(nothing)"]
             if saved:
                 text.append(f"--- whole transcript: {saved} ---")
         return "\n".join(text)
@@ -261,9 +299,10 @@ class Grader:
                f".boot{number}.txt"
         path = self.out / name
         path.parent.mkdir(parents=True, exist_ok=True)
+        # The guest's bytes, escaped losslessly (kit/untrusted.py).
         path.write_text(f"# {item.nodeid}\n# boot {number} on "
-                        f"{result.emulator}: {result.diagnosis}\n"
-                        f"{result.serial}")
+                        f"{result.emulator}: {shown(result.diagnosis)}\n"
+                        f"{lossless(result.raw_serial)}")
         return name
 
     def pytest_runtest_logreport(self, report):
@@ -273,7 +312,8 @@ class Grader:
             if "points" not in props:
                 return
             self._record(report.nodeid, props["lesson"], props["points"],
-                         props.get("optional", False))
+                         props.get("optional", False),
+                         props.get("visibility", "visible"))
             entry = self.items[report.nodeid]
         entry["seconds"] += report.duration
         output = getattr(report, "kit_output", None)
@@ -312,7 +352,7 @@ class Grader:
 
 def build_results(entries: list[dict], student: str, seconds: float) -> dict:
     """Gradescope's results.json from the items' outcomes."""
-    tests, lessons, not_run, not_applicable = [], {}, [], []
+    tests, per_lesson, not_run, not_applicable = [], {}, [], []
     for e in entries:
         passed = e["outcome"] == "passed"
         score = e["points"] if passed else 0
@@ -327,14 +367,15 @@ def build_results(entries: list[dict], student: str, seconds: float) -> dict:
             not_applicable.append(e["nodeid"])
         elif e["outcome"] in ("skipped", "not run"):
             not_run.append(e["nodeid"])
-        lesson = lessons.setdefault(e["lesson"], {"score": 0, "max_score": 0})
+        lesson = per_lesson.setdefault(e["lesson"], {"score": 0, "max_score": 0})
         lesson["score"] += score
         lesson["max_score"] += maximum
         test = {
             "name": f"lesson{e['lesson']}::{e['nodeid'].split('::', 1)[-1]}",
             "score": score, "max_score": maximum,
             "status": "passed" if passed else "failed",
-            "output": output, "visibility": "visible",
+            "output": shown(output), "visibility": e.get("visibility",
+                                                         "visible"),
             "tags": [f"lesson{e['lesson']}"],
             "extra_data": {"nodeid": e["nodeid"], "lesson": e["lesson"],
                            "outcome": e["outcome"], "counted": counted,
@@ -346,21 +387,21 @@ def build_results(entries: list[dict], student: str, seconds: float) -> dict:
     score = sum(t["score"] for t in tests)
     maximum = sum(t["max_score"] for t in tests)
     summary = [f"lesson {n}: {_num(l['score'])}/{_num(l['max_score'])}"
-               for n, l in sorted(lessons.items())]
-    summary.append(f"Score: {_num(score)}/{_num(maximum)}")
+               for n, l in sorted(per_lesson.items())]
     if not_run:
         summary.append(f"{len(not_run)} test(s) could not run here and "
                        "scored 0; see each test's output")
     if not_applicable:
         summary.append(f"{len(not_applicable)} test(s) do not apply here "
                        "(e.g. they need KVM) and are not counted")
+    summary.append(f"Score: {_num(score)}/{_num(maximum)}")   # always last
     return {
         "score": score, "max_score": maximum,
         "output": "\n".join(summary), "visibility": "visible",
         "stdout_visibility": "hidden",
         "execution_time": round(seconds, 1),
         "tests": tests,
-        "extra_data": {"student": student, "lessons": lessons,
+        "extra_data": {"student": student, "lessons": per_lesson,
                        "not_run": not_run, "not_applicable": not_applicable},
     }
 
