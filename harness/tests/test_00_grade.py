@@ -158,7 +158,8 @@ def test_harness_checks_itself():
 
 def run_fake(tmp_path, lesson_source, *extra):
     (tmp_path / "pytest.ini").write_text(
-        "[pytest]\nmarkers =\n    may_skip_in_ci: allowed to skip\n")
+        "[pytest]\nmarkers =\n    may_skip_in_ci: allowed to skip\n"
+        "    visibility: Gradescope visibility\n")
     (tmp_path / "test_07_fake.py").write_text(lesson_source)
     (tmp_path / "test_00_self.py").write_text(SELF_TEST)
     out = tmp_path / "out"
@@ -224,6 +225,39 @@ def test_a_lesson_test_without_points_is_a_collection_error(tmp_path):
     assert "test_07_fake.py::test_new (line" in proc.stderr
     assert "Add @pytest.mark.points(N) on the line above each" in proc.stderr
     assert not (out / "results.json").exists()
+
+
+HIDDEN_LESSON = '''
+import pytest
+
+@pytest.mark.points(2)
+def test_shown():
+    pass
+
+@pytest.mark.points(3)
+@pytest.mark.visibility("after_due_date")
+def test_hidden_until_due():
+    assert False, "not yet"
+'''
+
+
+def test_visibility_marker_reaches_gradescope(tmp_path):
+    """@pytest.mark.visibility beside the points sets the test's Gradescope
+    visibility; its points and score count as any other's; a value
+    Gradescope does not know is a collection error that lists the ones it
+    does."""
+    proc, out = run_fake(tmp_path, HIDDEN_LESSON)
+    tests = by_test(out)
+    assert tests["test_shown"]["visibility"] == "visible"
+    hidden = tests["test_hidden_until_due"]
+    assert (hidden["visibility"], hidden["score"], hidden["max_score"]) == \
+        ("after_due_date", 0, 3)
+    assert results(out)["score"] == 2
+    proc, out = run_fake(tmp_path, HIDDEN_LESSON.replace(
+        "after_due_date", "tomorrow"))
+    assert proc.returncode == 4
+    assert ("@pytest.mark.visibility takes one of visible, hidden, "
+            "after_due_date, after_published, not ('tomorrow',)") in proc.stderr
 
 
 # ------------------------------------------------------------ a class

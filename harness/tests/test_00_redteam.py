@@ -181,14 +181,17 @@ def build_class(world) -> Path:
         (t / LESSON01 / name).write_text(
             f"$(shell touch {outside}/{name} ; setsid sleep 3171 {mark} &)\n"
             "include Makefile\n")
-    # Secrets into the image or the compiler's messages.
+    # Secrets into the compiler's messages, or into the image and printed
+    # (NASM's %include and incbin in lesson 01, C's #include and the
+    # assembler's .incbin in lesson 02).
     t = kit_copy(subs / "secrets")
     (t / AUTOMATON).write_text(sector('"secrets"').replace(
-        "msg:", f'%include "{world["public"]}"\nmsg:'))
+        "msg:", f'%include "{world["private"]}"\nmsg:'))
     edit(t / MAIN_C, "void pm_main(void);", f'#include "{world["private"]}"\n'
          f'#include "{world["public"]}"\nvoid pm_main(void);')
     t = kit_copy(subs / "incbin")
-    (t / AUTOMATON).write_text(sector('"incbin"'))
+    (t / AUTOMATON).write_text(sector('"incbin"').replace(
+        "msg:    db", f'msg:    incbin "{world["public"]}"\n        db'))
     edit(t / MAIN_C, "void pm_main(void);",
          f'__asm__(".section .rodata\\nleak: .incbin \\"{world["public"]}\\"'
          f'\\n.byte 0\\n.text");\nextern const char leak[];\nvoid pm_main(void);')
@@ -296,11 +299,10 @@ def test_tricks_change_no_score(graded):
     assert all(s > 0 for n, s in control.items() if n.startswith("lesson02"))
     for student in ("gnumakefile", "forged"):
         assert scores(out / student) == control, student
-    for student in ("incbin", "devzero"):
-        assert scores(out / student) == dict(
-            lesson01, **{n: 0 for n in control if n.startswith("lesson02")}
-        ), student
-    assert set(scores(out / "secrets").values()) == {0}   # neither builds
+    assert scores(out / "devzero") == dict(
+        lesson01, **{n: 0 for n in control if n.startswith("lesson02")})
+    for student in ("secrets", "incbin"):       # neither lesson builds
+        assert set(scores(out / student).values()) == {0}, student
     assert scores(graded["own"]["out"] / "own_makefile") == control
 
 
@@ -313,15 +315,16 @@ def test_shadowing_makefiles_are_removed_and_reported(graded):
 
 
 def test_secrets_are_not_there_to_read(graded, world):
-    """The compiler, the assembler and the C assembler's .incbin find no
-    secret: the sandbox shows them the toolchain and the tree only, so the
+    """NASM's %include and incbin, gcc's #include and the assembler's
+    .incbin find no secret, private or readable by all: the sandbox shows them the toolchain and the tree only, so the
     build fails saying the file does not exist."""
     out = graded["class"]["out"]
     for student, lesson in (("secrets", "01"), ("secrets", "02"),
-                            ("incbin", "02")):
+                            ("incbin", "01"), ("incbin", "02")):
         log = (out / student / f"build-{lesson}.log").read_text()
-        assert re.search(r"No such file|not found|can't open|"
-                         r"unable to open", log, re.I), log[-2000:]
+        assert re.search(r"No such file|not found|can.t open|"
+                         r"unable to (open|get length of) file", log, re.I), \
+            log[-2000:]
     leaked = (graded["own"]["out"] / "own_makefile" / "build-01.log"
               ).read_text()
     assert "leaked: cat:" in leaked and "No such file" in leaked
@@ -389,16 +392,22 @@ def test_odd_trees_are_graded_not_crashed(graded):
 
 def test_the_checks_see_a_leak_without_the_sandbox(world, tmp_path):
     """The control: --unsafe-no-sandbox lets the compiler read the public
-    secret into its error message, and these checks catch it."""
+    secret into its error message, and NASM's incbin into the image and so
+    onto COM1, and these checks catch both."""
     subs = tmp_path / "class"
     t = kit_copy(subs / "leaker")
+    (t / AUTOMATON).write_text(sector('"incbin"').replace(
+        "msg:    db", f'msg:    incbin "{world["public"]}"\n        db'))
     edit(t / MAIN_C, "void pm_main(void);",
          f'#include "{world["public"]}"\nvoid pm_main(void);')
     proc = grade(subs, tmp_path / "out", Path(world["tmp"]) / "unsafe",
                  "--unsafe-no-sandbox")
     assert "WARNING: --unsafe-no-sandbox" in proc.stderr
-    assert world["token"].encode() in all_output(tmp_path / "out",
-                                                 proc.stdout)
+    out = tmp_path / "out" / "leaker"
+    token = world["token"].encode()
+    assert token in (out / "build-02.log").read_bytes()
+    assert token in b"".join(p.read_bytes()
+                             for p in (out / "transcripts").iterdir())
 
 
 def test_grading_refuses_without_a_sandbox(tmp_path):
