@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def kvm_unavailable() -> str | None:
         why = "kvm_intel has nested VMX disabled (nested=N)"
     else:
         image = lessons.find("05").image
-        result = emu.boot(image, "qemu", qemu_cpu="host", timeout=10)
+        result = emu.boot(image, "qemu", accel="kvm", timeout=10)
         if not result.passed:
             why = f"QEMU+KVM could not run lesson 05: {result.diagnosis}"
     _kvm_verdict.append(why and f"QEMU+KVM with nested VMX unavailable: "
@@ -116,10 +117,12 @@ def lesson(request) -> lessons.Lesson:
 
 @pytest.fixture
 def boot(request, emulator):
-    """boot(image=None, **options) -> BootResult, on this test's emulator.
+    """boot(image=None, *, log=False, **options) -> BootResult, on this
+    test's emulator.
 
     The image defaults to the module's lesson. Every result is remembered so
-    that a failing test shows what each boot printed.
+    that a failing test shows what each boot printed. log=True also gives
+    result.log, the end of the emulator's own log (QEMU's -d int, Bochs').
     """
     kvm = emulator == "qemu-kvm"
     why = emu.have("qemu" if kvm else emulator)
@@ -132,16 +135,60 @@ def boot(request, emulator):
     results = []
     request.node._kit_boots = results
 
-    def run(image=None, **options):
+    def run(image=None, *, log=False, **options):
         if image is None:
             image = lessons.find(request.module.LESSON).image
         if kvm:
-            options["qemu_cpu"] = "host"
+            options["accel"] = "kvm"
+        refused = []
+        inspect = options.get("monitor_commands")
+        if callable(inspect):       # a refused guest number fails the test
+            def guarded(serial, command):     # once the boot is recorded
+                try:
+                    return inspect(serial, command)
+                except GuestNumberError as error:
+                    refused.append(error)
+                    return {}
+            options["monitor_commands"] = guarded
+        if log:
+            options["keep"] = True
         result = emu.boot(image, "qemu" if kvm else emulator, **options)
         results.append(result)
+        if log:                     # log=True: result.log, the emulator's own
+            result.log = _read_log(result)
+        if refused:
+            raise refused[0]
         return result
 
     return run
+
+
+class GuestNumberError(AssertionError):
+    """A number the guest printed is outside what the test may act on."""
+
+
+def guest_number(value: int, low: int, high: int, what: str) -> int:
+    """@value, a number the guest printed (or the submission otherwise
+    decided), once it is known to lie in low..high (inclusive). Check every
+    such number before it drives the emulator (an address, a size, a count
+    of monitor commands): out of range, the test fails in one line naming
+    @what, the value and the range."""
+    if not low <= value <= high:
+        show = str if high <= 0xFFFF else hex
+        raise GuestNumberError(f"{what} {show(value)} is outside the allowed "
+                               f"range {show(low)}..{show(high)}: not used")
+    return value
+
+
+def _read_log(result) -> str:
+    """The end of the emulator's log of @result's boot (made with
+    keep=True), whose work folder is then removed."""
+    try:
+        return emu.read_end(result.log_file) if result.log_file else ""
+    finally:
+        if result.workdir:
+            shutil.rmtree(result.workdir, ignore_errors=True)
+            result.workdir = None
 
 
 @pytest.hookimpl(hookwrapper=True)

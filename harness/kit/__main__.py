@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import emu, lessons
+from . import emu, emulators, lessons
 
 DEPS = lessons.ROOT / "common" / "tools" / "deps.sh"
 
@@ -33,34 +32,17 @@ def ensure_emulator(name: str) -> None:
 def pick_display(emulator: str) -> tuple[str, bool]:
     """(display, takes_terminal): a window when there is a display, the
     terminal when there is one, otherwise nothing at all."""
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        if emulator == "qemu":
-            return "gtk", False
-        for plugin, name in (("x", "x"), ("sdl2", "sdl2")):
-            if glob.glob(f"/usr/lib/*/bochs/plugins/libbx_{plugin}_gui*"):
-                return name, False
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        return ("curses" if emulator == "qemu" else "term"), True
-    return ("none" if emulator == "qemu" else "term"), False
-
-
-def quit_hint(emulator: str, display: str) -> str:
-    if emulator == "qemu" and display == "curses":
-        return ("the lesson powers off by itself; to quit earlier press "
-                "Esc then 2 and type quit")
-    if emulator == "qemu" and display == "gtk":
-        return "the lesson powers off by itself; close the window to quit earlier"
-    if display == "term":
-        return ("the lesson powers off by itself; to quit earlier press "
-                "Ctrl-C (Bochs' debugger prompt) and type quit")
-    return "the lesson powers off by itself; press Ctrl-C to quit earlier"
+    window = bool(os.environ.get("DISPLAY") or
+                  os.environ.get("WAYLAND_DISPLAY"))
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    return emulators.runner(emulator).display(window, terminal)
 
 
 def cmd_run(args) -> int:
     lesson = lessons.find(args.lesson)
     emulator = args.emu or lesson.emulators[0]
     if emulator not in emu.EMULATORS:
-        sys.exit(f"run: EMU={emulator}: choose qemu or bochs")
+        sys.exit(f"run: EMU={emulator}: choose {' or '.join(emu.EMULATORS)}")
     if emulator not in lesson.emulators:
         sys.exit(f"run: lesson {lesson.number} needs VMX, which QEMU's TCG "
                  "does not emulate: use EMU=bochs")
@@ -68,10 +50,11 @@ def cmd_run(args) -> int:
     if not lesson.image.exists():
         sys.exit(f"run: {lesson.image} is missing: run make first")
     display, takes_terminal = pick_display(emulator)
-    if args.hold and emulator != "qemu":
-        sys.exit("run: HOLD=1 works with QEMU only")
-    print(f"run: booting {lesson.name} on {emulator} "
-          f"(screen: {display}); {quit_hint(emulator, display)}.",
+    if args.hold and not emulators.runner(emulator).can_hold:
+        holders = [r.name for r in emulators.RUNNERS.values() if r.can_hold]
+        sys.exit(f"run: HOLD=1 works with {', '.join(holders)} only")
+    print(f"run: booting {lesson.name} on {emulator} (screen: {display}); "
+          f"{emulators.runner(emulator).quit_hint(display)}.",
           flush=True)
 
     def echo(text: str) -> None:

@@ -3,7 +3,7 @@
 QEMU + GDB (the default):
   * QEMU starts halted (-S) with its GDB stub on a TCP port of 127.0.0.1
     that is free right now, with the same disk, COM1 and log options as a
-    normal boot (emu._qemu_command);
+    normal boot (emulators.qemu.command);
   * GDB starts connected to it, with harness/gdb/kit.py loaded (it makes
     GDB follow the CPU from real mode to protected and long mode), every
     *.elf of the lesson's build folder loaded with add-symbol-file (so a
@@ -23,23 +23,19 @@ See docs/debugging.md for a worked session.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import glob
 import os
-import pty
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
-import threading
 from pathlib import Path
 from typing import Optional
 
 from . import emu, lessons
+from .emulators import Machine, bochs, qemu
 
 GDB = "gdb"
 GDB_DIR = lessons.ROOT / "harness" / "gdb"
@@ -116,8 +112,8 @@ def _start_qemu(image: Path, work: Path, display: str = "none"
     disk = work / "disk.img"
     shutil.copyfile(image, disk)
     port = free_port()
-    cmd = emu._qemu_command(disk, work, MEMORY_MIB, 1, display,
-                            debug_exit=True, interactive=False)
+    cmd = qemu.command(disk, work, Machine(MEMORY_MIB), display,
+                       debug_exit=True, interactive=False)
     cmd += ["-S", "-gdb", f"tcp:127.0.0.1:{port}"]
     with open(work / "stderr.txt", "wb") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -191,7 +187,7 @@ def run_gdb_batch(lesson: lessons.Lesson, commands: str,
         qemu_status = _stop(proc, grace=5.0)
     finally:
         _stop(proc)
-    serial = emu._decode(emu._read_serial(work / "com1.txt", 1 << 20))
+    serial = emu.decode(emu.read_serial(work / "com1.txt", 1 << 20))
     result = GdbRun(output, status, qemu_status, serial, str(work))
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -228,7 +224,7 @@ def debug_qemu(lesson: lessons.Lesson) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         qemu_status = _stop(proc)
-    serial = emu._decode(emu._read_serial(work / "com1.txt", 1 << 20))
+    serial = emu.decode(emu.read_serial(work / "com1.txt", 1 << 20))
     print("\n--- COM1 ---\n" + (serial or "(nothing)\n"), end="")
     if qemu_status is not None:
         print(f"debug: QEMU exited with status {qemu_status}")
@@ -238,7 +234,7 @@ def debug_qemu(lesson: lessons.Lesson) -> int:
 # ---------------------------------------------------------------- Bochs
 def _bochs_disk(image: Path, work: Path) -> Path:
     data = bytearray(image.read_bytes())
-    data.extend(bytes(-len(data) % emu.BOCHS_CYLINDER))  # whole cylinders
+    bochs.pad(data)                                  # whole cylinders
     disk = work / "disk.img"
     disk.write_bytes(bytes(data))
     return disk
@@ -275,23 +271,17 @@ def run_bochs_batch(image: Path, commands: list[str], timeout: float = 20.0,
     work = Path(tempfile.mkdtemp(prefix="kit-bochsdbg-"))
     try:
         disk = _bochs_disk(Path(image), work)
-        rc = emu._bochs_config(disk, work, MEMORY_MIB, 1, emu.BOCHS_CPU,
-                               "term", magic_break=magic_break)
+        rc = bochs.config(disk, work, Machine(MEMORY_MIB), "term",
+                          magic_break=magic_break)
         (work / "commands.rc").write_text("\n".join(commands) + "\n")
         # The term display needs a terminal: a pseudo-terminal, as boot().
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ,
-                    struct.pack("HHHH", 30, 100, 0, 0))
+        master, slave = bochs.open_terminal()
         proc = subprocess.Popen(
-            [emu.BOCHS, "-q", "-f", str(rc), "-rc", str(work / "commands.rc"),
-             "-dbglog", str(work / "debugger.log")],
+            bochs.command(rc, work, "commands.rc"),
             stdin=slave, stdout=slave, stderr=slave, cwd=work,
             env=dict(os.environ, TERM="xterm"), start_new_session=True)
         os.close(slave)
-        screen = bytearray()
-        thread = threading.Thread(target=emu._drain_pty,
-                                  args=(master, screen), daemon=True)
-        thread.start()
+        thread = bochs.drain(master)
         try:
             status = _stop(proc, grace=timeout)
         finally:
@@ -300,7 +290,7 @@ def run_bochs_batch(image: Path, commands: list[str], timeout: float = 20.0,
             thread.join(timeout=2)
         debugger = (work / "debugger.log").read_text(errors="replace") \
             if (work / "debugger.log").exists() else ""
-        serial = emu._decode(emu._read_serial(work / "com1.txt", 1 << 20))
+        serial = emu.decode(emu.read_serial(work / "com1.txt", 1 << 20))
         return BochsRun(debugger, serial, status)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -320,8 +310,8 @@ def debug_bochs(lesson: lessons.Lesson) -> int:
                 display = plugin
                 break
     disk = _bochs_disk(lesson.image, work)
-    rc = emu._bochs_config(disk, work, MEMORY_MIB, 1, emu.BOCHS_CPU, display,
-                           magic_break=True)
+    rc = bochs.config(disk, work, Machine(MEMORY_MIB), display,
+                      magic_break=True)
     commands = bochs_symbols(lesson.build, work)
     commands += [f"lb {entry:#x}", "c"]
     (work / "debug.rc").write_text("\n".join(commands) + "\n")
@@ -338,14 +328,13 @@ def debug_bochs(lesson: lessons.Lesson) -> int:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         status = subprocess.run(
-            [emu.BOCHS, "-q", "-f", str(rc), "-rc", str(work / "debug.rc"),
-             "-dbglog", str(work / "debugger.log")], cwd=work,
+            bochs.command(rc, work, "debug.rc"), cwd=work,
             env=dict(os.environ, TERM=os.environ.get("TERM") or "xterm"),
             preexec_fn=lambda: signal.signal(signal.SIGINT,
                                              signal.SIG_DFL)).returncode
     finally:
         signal.signal(signal.SIGINT, previous)
-    serial = emu._decode(emu._read_serial(work / "com1.txt", 1 << 20))
+    serial = emu.decode(emu.read_serial(work / "com1.txt", 1 << 20))
     print("\n--- COM1 ---\n" + (serial or "(nothing)\n"), end="")
     # Bochs exits with 1 when the guest switches it off (port 0x8900).
     return 0 if status in (0, 1) else status

@@ -62,9 +62,11 @@ class Limits:
 # A build: cc1 on one of the kit's files needs well under 100 MiB.
 BUILD = Limits(memory=1024 * MiB, processes=128, cpu_seconds=120,
                file_size=256 * MiB, tmp_size=512 * MiB)
-# A boot: QEMU's TCG reserves 1 GiB of address space for its code buffer;
-# the guest's RAM comes on top (boot_limits()).
-BOOT = Limits(memory=2048 * MiB, processes=64, cpu_seconds=300,
+# A boot: QEMU's TCG reserves 1 GiB of address space for its code buffer,
+# and each virtual CPU a thread with its stack and malloc arena; the
+# guest's RAM comes on top (boot_limits()). Address space, not memory: a
+# boot of the kit's lessons uses some tens of MiB.
+BOOT = Limits(memory=4096 * MiB, processes=64, cpu_seconds=300,
               file_size=64 * MiB, tmp_size=16 * MiB)
 
 

@@ -8,7 +8,8 @@ each the tests check that nothing escaped:
 
   * no file appeared outside the scratch folder (a folder every attack
     aims at, world-writable, stays empty), and no scratch folder remains;
-  * no process is left (every attack's processes carry a marker);
+  * no process is left (every attack's processes sleep for a number of
+    seconds that marks them, and the check first sees them alive);
   * no byte of a planted secret reached any output (results, report,
     transcripts, logs, the grader's own output);
   * the instructor's harness is byte for byte what it was;
@@ -158,7 +159,9 @@ def world(tmp_path_factory):
     listener.settimeout(0)
     yield {"root": root, "token": token, "private": private,
            "public": public, "outside": outside, "listener": listener,
-           "marker": f"redteam{token[:12]}", "harness": tree_digest(HARNESS),
+           # a sleep of 3000.<digits> seconds: the attacks' processes
+           "marker": f"{int(token[:8], 16):010d}",
+           "harness": tree_digest(HARNESS),
            "tmp": tmp}
     listener.close()
     shutil.rmtree(tmp, ignore_errors=True)
@@ -179,7 +182,7 @@ def build_class(world) -> Path:
     (t / AUTOMATON).write_text(sector('"gnumakefile"'))
     for name in ("GNUmakefile", "makefile"):
         (t / LESSON01 / name).write_text(
-            f"$(shell touch {outside}/{name} ; setsid sleep 3171 {mark} &)\n"
+            f"$(shell touch {outside}/{name} ; setsid sleep 3000.{mark} &)\n"
             "include Makefile\n")
     # Secrets into the compiler's messages, or into the image and printed
     # (NASM's %include and incbin in lesson 01, C's #include and the
@@ -237,8 +240,9 @@ KIND    := bootsector
 SOURCES := automaton.asm
 $(shell touch {outside}/escaped)
 $(shell echo 'import pytest' > {HARNESS}/tests/conftest.py)
-$(shell setsid sh -c 'cd / ; exec env -i sleep 3172 {mark}' > /dev/null 2>&1 &)
-$(shell for i in $$(seq 400); do sleep 3173 {mark} & done > /dev/null 2>&1)
+$(shell setsid sh -c 'cd / ; exec env -i sleep 3000.{mark}' > /dev/null 2>&1 &)
+$(shell for i in $$(seq 50); do sleep 3000.{mark} & done > /dev/null 2>&1)
+$(info alive: $(shell ps -eo args | grep -c '^sleep 3000.{mark}'))
 $(shell /usr/bin/python3 -c 'import socket; socket.create_connection(("127.0.0.1", {port}), 2)' \\
     > /dev/null 2>&1 && touch {outside}/network)
 LEAK := $(shell cat {world["private"]} {world["public"]} 2>&1)
@@ -246,6 +250,14 @@ $(info leaked: $(LEAK))
 include ../../common/rules.mk
 """
     (t / LESSON01 / "Makefile").write_text(attack)
+    # Far more processes than the sandbox user may have: the build may
+    # fail for it, but grading must go on and nothing may be left.
+    t = kit_copy(subs / "fork_bomb")
+    (t / LESSON01 / "Makefile").write_text(
+        f"$(shell for i in $$(seq 1000); do sleep 3000.{mark} & done "
+        "> /dev/null 2>&1)\n"
+        "KIND := bootsector\nSOURCES := automaton.asm\n"
+        "include ../../common/rules.mk\n")
     return subs
 
 
@@ -277,6 +289,9 @@ def test_nothing_escaped(world, graded):
             "a scratch folder was left behind"
         data = all_output(run["out"], run["proc"].stdout + run["proc"].stderr)
         assert world["token"].encode() not in data
+    # The attack's sleepers were alive inside the sandbox, and none is now.
+    log = (graded["own"]["out"] / "own_makefile" / "build-01.log").read_text()
+    assert int(re.search(r"alive: (\d+)", log)[1]) >= 50, log[:2000]
     assert running(world["marker"]) == []
     assert not (HARNESS / "tests" / "conftest.py").exists()
     assert tree_digest(HARNESS) == world["harness"]
@@ -332,12 +347,16 @@ def test_secrets_are_not_there_to_read(graded, world):
 
 def test_exhaustion_is_bounded(graded):
     """#include "/dev/zero" ends at the memory limit, a fork bomb at the
-    process limit, and the whole red-team grading stays within minutes."""
+    process limit (a later fork of its build fails), and the whole
+    red-team grading stays within minutes."""
     res = json.loads((graded["class"]["out"] / "devzero" / "results.json"
                       ).read_text())
     lesson02 = [t for t in res["tests"] if t["extra_data"]["lesson"] == "02"]
     assert lesson02 and all("lesson 02 did not build" in t["output"]
                             for t in lesson02)
+    bomb = (graded["own"]["out"] / "fork_bomb" / "build-01.log").read_text()
+    assert re.search(r"Cannot fork|Resource temporarily unavailable",
+                     bomb), bomb[:2000]
     assert graded["seconds"] < 300
 
 

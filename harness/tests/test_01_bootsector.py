@@ -1,8 +1,11 @@
 """Lesson 01: the cellular automaton in one boot sector.
 
 The reference is an independent Python model of Wolfram's elementary
-automata. Each test patches its own rule, first row and generation count into
-a copy of the image, so the sector cannot pass by printing a fixed picture.
+automata. Each test that boots patches its own rule, first row or generation
+count into a copy of the image, chosen afresh on every run (RNG) and named in
+the test's failure message, so the sector cannot pass by printing a fixed
+picture: only the parameters as built are fixed, and the test of those also
+boots with parameters of the run's choosing.
 """
 import json
 import random
@@ -13,6 +16,7 @@ import pytest
 
 LESSON = "01"
 CELLS = 80
+RNG = random.Random()       # seeded by the OS: different on every run
 
 
 def automaton(rule: int, row: str, generations: int) -> list[str]:
@@ -34,9 +38,13 @@ def generations_printed(result) -> list[str]:
     return [line for line in lines[:end] if line]
 
 
-def random_row(seed: int) -> str:
-    rng = random.Random(seed)
-    return "".join(rng.choice("#.") for _ in range(CELLS))
+def random_row() -> str:
+    """A first row of the run's choosing."""
+    return "".join(RNG.choice("#.") for _ in range(CELLS))
+
+
+def single_cell(column: int) -> str:
+    return "." * column + "#" + "." * (CELLS - 1 - column)
 
 
 @pytest.mark.points(1)
@@ -55,7 +63,10 @@ def test_sector_size_and_signature(lesson):
 @pytest.mark.points(2)
 def test_defaults_are_rule_30_from_one_cell(lesson, boot):
     """With the parameters as built, the sector draws 24 generations of rule
-    30 grown from one live cell at column 40."""
+    30 grown from one live cell at column 40; and with the rule byte as
+    built, it computes rule 30 from a first row and for a number of
+    generations that the harness chose (so a picture of the 24 default rows
+    does not pass)."""
     params = {p["name"]: p for p in
               json.loads(lesson.params_json.read_text())["params"]}
     assert params["rule"]["default"] == 30
@@ -65,8 +76,15 @@ def test_defaults_are_rule_30_from_one_cell(lesson, boot):
     assert result.passed, result.diagnosis
     assert generations_printed(result) == automaton(
         30, params["row"]["default"], 24)
+    row, generations = random_row(), RNG.randrange(25, 41)
+    result = boot(params={"row": row, "generations": generations})
+    assert result.passed, result.diagnosis
+    assert generations_printed(result) == automaton(30, row, generations), \
+        f"the rule as built (30), first row {row}, {generations} generations"
 
 
+# "single": one live cell, in a column the run chooses; "random": a first
+# row the run chooses.
 CASES = [
     (30, "single", 30),      # chaotic, more rows than the screen (scrolls)
     (90, "single", 32),      # Sierpinski triangle: XOR of the neighbours
@@ -85,21 +103,26 @@ CASES = [
 def test_matches_python_model(boot, rule, start, generations):
     """Patched with another rule, first row and length, the sector's output
     equals the Python model line for line: the automaton really computes."""
-    row = ("." * 40 + "#" + "." * 39 if start == "single"
-           else random_row(rule * 1000 + generations))
+    row = (single_cell(RNG.randrange(CELLS)) if start == "single"
+           else random_row())
     result = boot(params={"rule": rule, "row": row,
                           "generations": generations})
     assert result.passed, result.diagnosis
-    assert generations_printed(result) == automaton(rule, row, generations)
+    assert generations_printed(result) == automaton(rule, row, generations), \
+        f"rule {rule}, first row {row}"
 
 
 @pytest.mark.points(1)
 def test_each_line_is_80_cells(boot):
-    """Every generation is one line of exactly 80 characters of '#' and '.'."""
-    result = boot(params={"rule": 110, "row": random_row(7)})
+    """Every generation is one line of exactly 80 characters of '#' and '.',
+    as many as the generation count as built (24), and they are the rows of
+    the rule and first row the harness patched in."""
+    row = random_row()
+    result = boot(params={"rule": 110, "row": row})
     rows = generations_printed(result)
     assert len(rows) == 24
     assert all(len(r) == CELLS and set(r) <= set("#.") for r in rows)
+    assert rows == automaton(110, row, 24), f"rule 110, first row {row}"
 
 
 # ------------------------------------------------------------- the screen
@@ -122,14 +145,15 @@ def read_ppm(data: bytes):
 @pytest.mark.emulators("qemu")     # Bochs has no screendump command
 def test_vga_screen_shows_the_generations(boot, tmp_path):
     """The VGA text screen, as QEMU itself renders it (screendump), shows each
-    generation in its row: live cells bright, dead cells dark."""
-    row = random_row(3)
+    generation in its row: live cells bright, dead cells dark; and COM1
+    shows the same generations."""
+    row = random_row()
     shot = tmp_path / "screen.ppm"
     # Without isa-debug-exit the power-off falls through to ACPI, which
     # QEMU turns into a pause: the last screen stays for the screendump.
     result = boot(params={"rule": 110, "row": row, "generations": 20},
                   debug_exit=False, until=r"\[kit\] power off",
-                  monitor_commands=[f"screendump {shot}"])
+                  monitor_commands=[f"screendump {shot}"], share=tmp_path)
     assert result.outcome == "stopped", result.diagnosis
     width, height, rgb = read_ppm(shot.read_bytes())
     cell_w, cell_h = width // 80, height // 25
@@ -141,4 +165,5 @@ def test_vga_screen_shows_the_generations(boot, tmp_path):
                   cell_w // 2) * 3
             r, g, b = rgb[px:px + 3]
             seen += "#" if g > 128 else "."
-        assert seen == line, f"screen row {y}"
+        assert seen == line, f"screen row {y}; rule 110, first row {row}"
+    assert generations_printed(result) == expected

@@ -1,18 +1,26 @@
 """Lesson 02: the disk loader, A20, the E820 map, the GDT and protected mode.
 
-References: the memory size the harness gives the emulator, a descriptor
-decoder written here from the SDM's layout, the flat descriptors the lesson
-is meant to load, and (on QEMU) the CPU state as the emulator itself reports
-it through its monitor.
+References: the memory size the harness gives the emulator (chosen afresh
+on each run), a descriptor decoder written here from the SDM's layout, fed a
+null descriptor the harness patches into the GDT, the flat descriptors the
+lesson is meant to load, and the CPU state as the emulator itself reports
+it: QEMU through its monitor, Bochs in the register dump it logs when the
+guest powers off.
 """
+import random
 import re
 import subprocess
 import sys
 
 import pytest
 
+from conftest import guest_number
+
 LESSON = "02"
 MiB = 1 << 20
+RNG = random.Random()       # seeded by the OS: different on every run
+LOAD_ADDRESS, IMAGE_OFFSET = 0x8000, 512    # the program, as rules.mk says
+SEGMENTS = ("cs", "ds", "es", "fs", "gs", "ss")
 
 E820_LINE = re.compile(r"e820\[(\d+)\]: base=0x([0-9a-f]{16}) "
                        r"length=0x([0-9a-f]{16}) type=(\d+) \((.+)\)")
@@ -53,22 +61,85 @@ def printed_fields(text: str) -> dict:
     return {k: int(v, 0) for k, v in fields.items()}
 
 
+def descriptor_kind(d: dict) -> str:
+    """What a decoded descriptor describes, from its S and type bits."""
+    if not d["S"]:
+        return "system"
+    if d["type"] & 8:
+        return "code, " + ("execute/read" if d["type"] & 2 else
+                           "execute-only")
+    return "data, " + ("read/write" if d["type"] & 2 else "read-only")
+
+
+def bochs_final_state(result) -> dict:
+    """The CPU as Bochs logged it when the guest powered off (the register
+    dump after "shutdown requested"): mode, CS.mode, CR0 and selectors."""
+    tail = result.log_tail
+    dump = tail[tail.rfind("shutdown requested"):] \
+        if "shutdown requested" in tail else ""
+    mode = re.search(r"CPU is in (.+?) mode", dump)
+    bits = re.search(r"CS\.mode = (\d+) bit", dump)
+    cr0 = re.search(r"CR0=0x([0-9a-f]+)", dump)
+    state = {"mode": mode and mode[1], "bits": bits and int(bits[1]),
+             "cr0": cr0 and int(cr0[1], 16)}
+    for seg in SEGMENTS:
+        m = re.search(r"\|\s+" + seg.upper() + r":([0-9a-f]{4})\(", dump)
+        state[seg] = m and int(m[1], 16)
+    return state
+
+
+def qemu_selectors(regs: str) -> dict:
+    return {seg.lower(): int(sel, 16) for seg, sel in re.findall(
+        r"^(ES|CS|SS|DS|FS|GS) =([0-9a-f]{4}) ", regs, re.M)}
+
+
+def patched_image(lesson, tmp_path, symbol: str, data: bytes):
+    """A copy of the lesson's image with @data written where the program's
+    @symbol is (its ELF address, loaded as rules.mk loads the program)."""
+    sys.path.insert(0, str(lesson.source.parents[1] / "common" / "tools"))
+    from symbols import load_offset, read_symbols
+    elf = str(lesson.build / "kernel.elf")
+    image = bytearray(lesson.image.read_bytes())
+    offset = load_offset(elf, read_symbols(elf)[symbol][0]) - \
+        LOAD_ADDRESS + IMAGE_OFFSET
+    guest_number(offset, IMAGE_OFFSET, len(image) - len(data),
+                 f"the image offset of the build's {symbol}")
+    image[offset:offset + len(data)] = data
+    path = tmp_path / f"{symbol}.img"
+    path.write_bytes(image)
+    return path
+
+
 @pytest.mark.points(2)
-def test_boots_to_protected_mode(boot):
+def test_boots_to_protected_mode(boot, emulator):
     """The loader reads the program, which reaches 32-bit C and powers off
-    with PASS after printing every section of the lesson."""
-    result = boot()
+    with PASS after printing every section of the lesson; its E820 section
+    describes the RAM this run gave the emulator (a size the harness
+    chose: everything but the 384 KiB hole below 1 MiB and at most 640 KiB
+    of the BIOS's), and on Bochs the CPU it powered off from was in 32-bit
+    protected mode on the GDT's code segment, as Bochs itself logs it."""
+    mib = RNG.randrange(33, 257)
+    result = boot(memory_mib=mib)
     assert result.passed, result.diagnosis
     text = result.serial
     for section in ("a20:", "e820:", "gdt:", "cr0=", "segments:"):
         assert section in text
+    total = usable_total(result)
+    assert total == sum(n for _, n, t, _ in e820_entries(result) if t == 1)
+    assert (mib - 1) * MiB <= total <= mib * MiB - 384 * 1024, \
+        f"usable total {total:#x} with {mib} MiB of RAM"
+    if emulator == "bochs":
+        cpu = bochs_final_state(result)
+        assert (cpu["mode"], cpu["bits"], cpu["cs"]) == \
+            ("protected", 32, 0x08), cpu
 
 
 @pytest.mark.points(2)
-def test_gdt_is_flat_and_decoded_right(boot):
+def test_gdt_is_flat_and_decoded_right(boot, lesson, tmp_path):
     """The GDT the CPU uses (read back with SGDT) holds a null descriptor and
     flat 4 GiB ring-0 code and data segments, and the lesson's decoding of
-    every field agrees with an independent decoder."""
+    every field agrees with an independent decoder; so it does for a null
+    descriptor holding bits the harness chose and patched into the GDT."""
     result = boot()
     assert result.passed, result.diagnosis
     entries = gdt_lines(result)
@@ -90,13 +161,39 @@ def test_gdt_is_flat_and_decoded_right(boot):
     assert data["type"] & ~1 == 0x2      # data, read/write
     assert "(code, execute/read)" in entries[1][3]
     assert "(data, read/write)" in entries[2][3]
+    # The CPU never reads the null descriptor: give it bits of the run's
+    # choosing, which the lesson must then print and decode.
+    null = RNG.getrandbits(64) | 1 << RNG.randrange(64)
+    result = boot(patched_image(lesson, tmp_path, "gdt",
+                                null.to_bytes(8, "little")))
+    assert result.passed, result.diagnosis
+    entries = gdt_lines(result)
+    assert entries[0][:3] == (0, 0, null), f"null descriptor {null:#018x}"
+    decoded = decode_descriptor(null)
+    assert printed_fields(entries[0][3]) == decoded, entries[0][3]
+    assert f"({descriptor_kind(decoded)})" in entries[0][3]
+    for index, sel, raw, text in entries[1:]:
+        assert printed_fields(text) == decode_descriptor(raw), text
 
 
 @pytest.mark.points(2)
-def test_cr0_and_selectors(boot):
+def test_cr0_and_selectors(boot, emulator):
     """CR0.PE is set, the names printed are exactly CR0's set bits, and CS
-    and every data segment register hold the GDT's code and data selectors."""
-    result = boot()
+    and every data segment register hold the GDT's code and data selectors;
+    CR0 and the selectors printed are the CPU's, as the emulator reports
+    them (QEMU's monitor with the lesson parked at its end, Bochs' dump when
+    it powers off)."""
+    if emulator == "qemu":
+        result = boot(params={"park": 1}, until=r"\[kit\] parked",
+                      monitor_commands=["info registers"])
+        assert result.outcome == "stopped", result.diagnosis
+        regs = result.monitor["info registers"]
+        cpu = {"cr0": int(re.search(r"CR0=([0-9a-f]+)", regs)[1], 16),
+               **qemu_selectors(regs)}
+    else:
+        result = boot()
+        assert result.passed, result.diagnosis
+        cpu = bochs_final_state(result)
     line = next(l for l in result.lines() if l.startswith("cr0="))
     value = int(line.split()[0][4:], 16)
     assert value & 1, "CR0.PE must be set in protected mode"
@@ -107,6 +204,9 @@ def test_cr0_and_selectors(boot):
                                if l.startswith("segments:")))
     assert segs["cs"] == 0x08
     assert all(segs[r] == 0x10 for r in ("ds", "es", "fs", "gs", "ss"))
+    assert cpu["cr0"] == value, \
+        f"printed CR0 {value:#x}, the CPU's {cpu['cr0'] and hex(cpu['cr0'])}"
+    assert {r: cpu[r] for r in SEGMENTS} == {r: segs[r] for r in SEGMENTS}
 
 
 @pytest.mark.points(1)
@@ -133,10 +233,18 @@ def test_e820_follows_the_memory_size(boot, low, high):
 
 
 @pytest.mark.points(1)
-def test_a20_is_on(boot):
+def test_a20_is_on(boot, emulator):
     """A20 is on, checked again from protected mode by the wrap-around test
-    at 0x100500, and the lesson names the method that switched it on."""
-    result = boot()
+    at 0x100500, and the lesson names the method that switched it on; on
+    QEMU, whose monitor shows the A20 line, the emulator agrees. (Bochs
+    shows it to no test: there the line is only the lesson's word.)"""
+    if emulator == "qemu":
+        result = boot(params={"park": 1}, until=r"\[kit\] parked",
+                      monitor_commands=["info registers"])
+        assert result.outcome == "stopped", result.diagnosis
+        assert "A20=1" in result.monitor["info registers"]
+    else:
+        result = boot()
     line = next(l for l in result.lines() if l.startswith("a20:"))
     assert line.endswith("wrap-around test at 0x100500: on")
     assert re.match(r"a20: (already on|BIOS int 15h|keyboard controller|"
@@ -183,6 +291,8 @@ def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
     from symbols import read_symbols
     offset = read_symbols(str(lesson.build / "loader.elf"))[
         "loader_sectors"][0] - 0x7C00
+    guest_number(offset, 0, 510 - 2,
+                 "the boot-sector offset of the build's loader_sectors")
     image = bytearray(lesson.image.read_bytes())
     image[offset:offset + 2] = (2000).to_bytes(2, "little")
     broken = tmp_path / "short.img"

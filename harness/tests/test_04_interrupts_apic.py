@@ -2,12 +2,14 @@
 timer, the I/O APIC.
 
 References: values the harness patches in (a register magic, the address to
-fault on, a bad selector, the timer's rate), the disassembly of the kernel
-(objdump: which instruction sits at each reported RIP) and its link map
-(where the kernel stack is), how the harness configured the machine (CPU
-count, Bochs' instructions per second), an independent decoding of error
-codes and of the MADT, and on QEMU the emulator's own view through its
-monitor: guest memory, `info lapic`, `info pic`.
+fault on, a bad selector, the timer's rate: drawn afresh on every run), the
+disassembly of the kernel (objdump: which instruction sits at each reported
+RIP) and its link map (where the kernel stack is), how the harness
+configured the machine (CPU count, RAM, Bochs' instructions per second), an
+independent decoding of error codes and of the MADT, and the emulator's own
+view: on QEMU its monitor (guest memory, `info lapic`, `info pic`) and its
+-d int log of every exception and interrupt it delivered, with the
+registers; on Bochs the errors it logs.
 
 The lesson's main run is booted once per emulator (and pytest worker) and
 shared by the tests that read it; every other boot is a test's own.
@@ -19,14 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from kit import emu
+from conftest import guest_number
+from kit.emulators import Machine, bochs
 
 LESSON = "04"
 PAGE = 4096
 KERNEL_VMA = 0xFFFFFFFF80000000
 QEMU_APIC_HZ = 1_000_000_000        # QEMU's APIC timer: 1 ns per count (TCG)
 TIMER_TOLERANCE = 0.20              # see test_timer_rate_is_what_was_programmed
-RNG = random.Random(404)
+MEMORY_MIB = 32                     # the RAM of a boot that does not say
+BIOS_AREA_END = 0x100000            # the RSDP lies below 1 MiB (ACPI 5.2.5.1)
+MAX_XP = 4096                       # bytes read from guest memory at once
+RNG = random.Random()               # seeded by the OS: different on every run
 
 TRAP = re.compile(r"^trap: (.+?) \(vector (\d+)\), error 0x([0-9a-f]+)"
                   r"(?: \((.*)\))?$")
@@ -53,6 +59,7 @@ def random_timer(rng) -> tuple[int, int]:
 MAGIC = RNG.getrandbits(64)
 FAULT_ADDRESS = random_fault_address(RNG)
 TIMER_HZ, TIMER_TICKS = random_timer(RNG)
+LDT_SELECTOR = 0x427D               # LDT index 0x84f, RPL 1: it faults
 MAIN_RUN = {"magic": MAGIC, "fault_address": FAULT_ADDRESS,
             "timer_hz": TIMER_HZ, "timer_ticks": TIMER_TICKS}
 
@@ -61,12 +68,43 @@ _shared = {}
 
 @pytest.fixture
 def main_run(request, boot, emulator):
-    """The lesson's run with MAIN_RUN's parameters, booted on first use."""
+    """The lesson's run with MAIN_RUN's parameters, booted on first use
+    (with the emulator's log: result.log)."""
     if emulator not in _shared:
-        _shared[emulator] = boot(params=MAIN_RUN)
+        _shared[emulator] = boot(params=MAIN_RUN, log=True)
     else:                           # so that a failure still shows it
         request.node._kit_boots.append(_shared[emulator])
     return _shared[emulator]
+
+
+QEMU_EVENT = re.compile(r"^\s*\d+: v=([0-9a-f]{2}) e=([0-9a-f]{4}) i=\d "
+                        r"cpl=\d IP=[0-9a-f]{4}:[0-9a-f]+ pc=([0-9a-f]+) "
+                        r"SP=\S+ (?:CR2=([0-9a-f]+))?", re.M)
+
+
+def qemu_events(result) -> list[dict]:
+    """Every exception and interrupt QEMU delivered, as its -d int log
+    (result.log) records them, in order: vector, error code, pc (where the
+    instruction or the interrupted code is), CR2 for #PF, and the general
+    registers at that moment."""
+    matches = list(QEMU_EVENT.finditer(result.log))
+    events = []
+    for m, end in zip(matches, [n.start() for n in matches[1:]] +
+                      [len(result.log)]):
+        dump = result.log[m.end():end]
+        regs = {k.lower(): int(v, 16) for k, v in re.findall(
+            r"\b(R[A-Z0-9]{1,2}) ?=([0-9a-f]{16})\b", dump)}
+        events.append({"vector": int(m[1], 16), "error": int(m[2], 16),
+                       "pc": int(m[3], 16),
+                       "cr2": int(m[4], 16) if m[4] else None, "regs": regs})
+    return events
+
+
+def qemu_event(result, vector: int, index: int = 0) -> dict:
+    found = [e for e in qemu_events(result) if e["vector"] == vector]
+    assert len(found) > index, f"QEMU delivered no vector {vector} " \
+        f"(number {index + 1})"
+    return found[index]
 
 
 def traps(result) -> list[dict]:
@@ -144,9 +182,11 @@ def madt_lines(result) -> dict:
 
 # ---------------------------------------------------------------- exceptions
 @pytest.mark.points(1)
-def test_runs_to_the_end(main_run):
+def test_runs_to_the_end(main_run, emulator):
     """Every step of the lesson runs, in order, and it powers off with PASS:
-    IDT, exceptions, PICs, ACPI, local APIC, timer, I/O APIC."""
+    IDT, exceptions, PICs, ACPI, local APIC, timer, I/O APIC; they ran with
+    the values the harness patched in (magic, fault address, timer rate),
+    and on QEMU its log shows #BP, #UD, #DE and two #PF in that order."""
     assert main_run.passed, main_run.diagnosis
     steps = ["idt: 256 gates", "bp: resumed", "ud: resumed", "de: resumed",
              "pf: read", "\npic:", "\nacpi: RSDP", "\nmadt:",
@@ -155,14 +195,25 @@ def test_runs_to_the_end(main_run):
     at = [main_run.serial.find(s) for s in steps]
     assert -1 not in at, [s for s, i in zip(steps, at) if i < 0]
     assert at == sorted(at)
+    # the steps ran with this run's parameters ...
+    assert trap(main_run, 3)["regs"]["rax"] == MAGIC, f"magic {MAGIC:#x}"
+    assert f"at {FAULT_ADDRESS:#x}\n" in main_run.serial, \
+        f"fault_address {FAULT_ADDRESS:#x}"
+    assert f"programmed {TIMER_HZ} Hz" in main_run.serial, \
+        f"timer_hz {TIMER_HZ}"
+    # ... and on QEMU the exceptions happened, in order, as QEMU saw them
+    if emulator == "qemu":
+        assert [e["vector"] for e in qemu_events(main_run)
+                if e["vector"] < 32] == [3, 6, 0, 14, 14]
 
 
 @pytest.mark.points(2)
-def test_breakpoint_dump_shows_every_register(lesson, main_run):
+def test_breakpoint_dump_shows_every_register(lesson, main_run, emulator):
     """int3 is reported as #BP with error code 0, the dump shows the magic
     the harness patched in, XORed with each register's number, in the right
     register, RIP is just past the int3 instruction, and all 14 registers
-    come back intact after IRETQ."""
+    come back intact after IRETQ. On QEMU, its log shows that int3 where the
+    dump says, with those registers."""
     bp = trap(main_run, 3)
     assert bp["name"] == "#BP breakpoint" and bp["error"] == 0
     for name, number in GPR_NUMBERS.items():
@@ -171,13 +222,20 @@ def test_breakpoint_dump_shows_every_register(lesson, main_run):
     assert bp["regs"]["cs"] == 0x08 and bp["regs"]["ss"] == 0x10
     assert "bp: resumed after int3, 14 of 14 registers intact" in \
         main_run.serial
+    if emulator == "qemu":
+        seen = qemu_event(main_run, 3)
+        assert seen["pc"] == bp["regs"]["rip"] - 1
+        for name, number in GPR_NUMBERS.items():
+            assert seen["regs"][name] == MAGIC ^ number, \
+                f"QEMU's {name} at the int3, magic {MAGIC:#x}"
 
 
 @pytest.mark.points(2)
-def test_ud_and_de_are_skipped(lesson, main_run):
+def test_ud_and_de_are_skipped(lesson, main_run, emulator):
     """ud2 raises #UD and a division by zero #DE, both reported with their
     vector and error code 0 at the faulting instruction's address; the
-    handlers step over exactly that instruction and execution goes on."""
+    handlers step over exactly that instruction and execution goes on. On
+    QEMU, its log shows both exceptions at those addresses."""
     insns = disassembly(lesson)
     ud, de = trap(main_run, 6), trap(main_run, 0)
     assert ud["name"] == "#UD invalid opcode" and ud["error"] == 0
@@ -189,15 +247,21 @@ def test_ud_and_de_are_skipped(lesson, main_run):
     assert f"skipped the 2-byte ud2 (0f 0b) at {ud['regs']['rip']:#x}" in text
     assert "ud: resumed after ud2" in text
     assert "de: resumed after the division, eax still 42" in text
+    if emulator == "qemu":
+        assert qemu_event(main_run, 6)["pc"] == ud["regs"]["rip"]
+        seen = qemu_event(main_run, 0)
+        assert seen["pc"] == de["regs"]["rip"]
+        assert seen["regs"]["rcx"] & 0xFFFFFFFF == 0, "QEMU's divisor"
 
 
 @pytest.mark.points(2)
-def test_page_faults_map_the_page(lesson, main_run):
+def test_page_faults_map_the_page(lesson, main_run, emulator):
     """Reading, then writing, an unmapped address the harness chose raises
     #PF twice: error 0x0 (not present, read), then 0x3 (protection, write),
     each decoded, with CR2 the exact address and RIP at an instruction that
     really accesses it; the handler maps the page, makes it writable, and
-    the value written reads back."""
+    the value written reads back. On QEMU, its log shows both faults, with
+    those error codes, that CR2 and at those instructions."""
     first, second = trap(main_run, 14, 0), trap(main_run, 14, 1)
     assert (first["error"], second["error"]) == (0x0, 0x3)
     insns = disassembly(lesson)
@@ -213,53 +277,84 @@ def test_page_faults_map_the_page(lesson, main_run):
     assert f"pf: page {page:#x} made writable" in main_run.serial
     assert (f"pf: read 0x00, wrote 0x{MAGIC & 0xFF:02x}, read back "
             f"0x{MAGIC & 0xFF:02x} at {FAULT_ADDRESS:#x}") in main_run.serial
+    if emulator == "qemu":
+        for index, pf in enumerate((first, second)):
+            seen = qemu_event(main_run, 14, index)
+            assert (seen["error"], seen["cr2"], seen["pc"]) == \
+                (pf["error"], FAULT_ADDRESS, pf["regs"]["rip"]), \
+                f"fault_address {FAULT_ADDRESS:#x}"
 
 
 @pytest.mark.points(1)
 @pytest.mark.emulators("qemu")      # the checks are the lesson's own code
 def test_bad_fault_address_is_refused(boot):
-    """A non-canonical or already mapped fault address is refused with a
-    one-line reason and FAIL, not a #GP or a silent read."""
-    result = boot(params={"fault_address": 0x0000800000000000})
+    """A non-canonical or already mapped fault address (chosen by the
+    run: bits 63:47 not all equal; inside the identity-mapped first GiB)
+    is refused with a one-line reason and FAIL, not a #GP or a silent
+    read."""
+    address = RNG.randrange(1 << 47, (1 << 64) - (1 << 47))
+    result = boot(params={"fault_address": address})
     assert result.outcome == "fail", result.diagnosis
-    assert "pf: fault_address 0x800000000000 is not canonical" in \
+    assert f"pf: fault_address {address:#x} is not canonical" in \
         result.serial
-    result = boot(params={"fault_address": 0x100000})
+    address = RNG.randrange(0x200000, 1 << 30)
+    result = boot(params={"fault_address": address})
     assert result.outcome == "fail", result.diagnosis
-    assert "pf: fault_address 0x100000 is already mapped" in result.serial
+    assert f"pf: fault_address {address:#x} is already mapped" in \
+        result.serial
     assert not [t for t in traps(result) if t["vector"] in (13, 14)]
 
 
 @pytest.mark.points(2)
-def test_unhandled_gp_is_decoded_and_fatal(lesson, boot):
+def test_unhandled_gp_is_decoded_and_fatal(lesson, boot, emulator):
     """Loading a selector beyond the GDT (or into a missing LDT) raises #GP
     with the selector as error code, decoded as table and index; with no
-    handler the dispatcher panics and powers off cleanly with FAIL."""
-    rng = random.Random(13)
-    selector = rng.randrange(6, 0x2000) << 3 | rng.choice((0, 4)) | \
-        rng.randrange(4)                    # index >= 6, GDT or LDT, any RPL
-    result = boot(params={"scenario": 2, "gp_selector": selector})
-    assert result.outcome == "fail" and result.status == 1, result.diagnosis
-    gp = trap(result, 13)
-    assert gp["name"] == "#GP general protection"
-    assert gp["error"] == selector & 0xFFFC     # RPL is not part of it
-    table = "LDT" if selector & 4 else "GDT"
-    assert gp["decoded"] == f"{table} index {selector >> 3}"
-    _, instruction = disassembly(lesson)[gp["regs"]["rip"]]
-    m = re.fullmatch(r"mov %(\w+),%es", instruction)
-    assert m, instruction
-    register = {"eax": "rax", "ebx": "rbx", "ecx": "rcx", "edx": "rdx",
-                "esi": "rsi", "edi": "rdi"}.get(m[1], m[1].rstrip("d"))
-    assert gp["regs"][register] & 0xFFFF == selector
-    assert "PANIC" in result.serial and "unhandled #GP" in result.serial
+    handler the dispatcher panics and powers off cleanly with FAIL. Two
+    selectors: the LDT one this test has always used, and one beyond the
+    GDT that the run chooses (an LDT selector is not one: the LDTR keeps
+    the BIOS's base 0 and limit 0xffff, so whether it faults depends on
+    low memory). The emulator saw each selector fault: QEMU's log has the
+    #GP with it as error code at the reported RIP, Bochs logs why it
+    refused it."""
+    rng = RNG
+    random_gdt = rng.randrange(6, 0x2000) << 3 | rng.randrange(4)
+    for selector in (LDT_SELECTOR, random_gdt):     # index >= 6, any RPL
+        result = boot(params={"scenario": 2, "gp_selector": selector},
+                      log=True)
+        assert result.outcome == "fail" and result.status == 1, \
+            f"selector {selector:#x}: {result.diagnosis}"
+        gp = trap(result, 13)
+        assert gp["name"] == "#GP general protection"
+        assert gp["error"] == selector & 0xFFFC     # RPL is not part of it
+        table = "LDT" if selector & 4 else "GDT"
+        assert gp["decoded"] == f"{table} index {selector >> 3}"
+        _, instruction = disassembly(lesson)[gp["regs"]["rip"]]
+        m = re.fullmatch(r"mov %(\w+),%es", instruction)
+        assert m, instruction
+        register = {"eax": "rax", "ebx": "rbx", "ecx": "rcx", "edx": "rdx",
+                    "esi": "rsi", "edi": "rdi"}.get(m[1], m[1].rstrip("d"))
+        assert gp["regs"][register] & 0xFFFF == selector
+        assert "PANIC" in result.serial and "unhandled #GP" in result.serial
+        if emulator == "qemu":
+            seen = qemu_event(result, 13)
+            assert (seen["error"], seen["pc"]) == \
+                (selector & 0xFFFC, gp["regs"]["rip"]), \
+                f"selector {selector:#x}"
+        else:
+            assert f"load_seg_reg(ES, {selector:#06x})" in result.log or \
+                f"GDT: index ({selector | 7:x}) {selector >> 3:x} > " \
+                "limit" in result.log, \
+                f"Bochs logs no fault on selector {selector:#x}"
 
 
 @pytest.mark.points(2)
-def test_stack_overflow_is_a_double_fault_on_its_own_stack(lesson, boot):
+def test_stack_overflow_is_a_double_fault_on_its_own_stack(lesson, boot,
+                                                           emulator):
     """Recursing into the guard page at the bottom of the kernel stack
     gives #DF (error 0), not a triple fault: the #DF runs on its IST stack,
-    reports CR2 inside the guard page, and the kit powers off with FAIL."""
-    result = boot(params={"scenario": 1})
+    reports CR2 inside the guard page, and the kit powers off with FAIL. On
+    QEMU, its log shows a #PF in the guard page turned into that #DF."""
+    result = boot(params={"scenario": 1}, log=True)
     assert result.outcome == "fail", result.diagnosis
     top = symbol(lesson, "kernel_stack_top")
     guard = int(re.search(r"guard page 0x([0-9a-f]+) unmapped",
@@ -271,6 +366,10 @@ def test_stack_overflow_is_a_double_fault_on_its_own_stack(lesson, boot):
     assert guard <= df["regs"]["rsp"] <= guard + PAGE + 8
     assert not [t for t in traps(result) if t["vector"] != 8]
     assert "kernel stack overflow" in result.serial
+    if emulator == "qemu":
+        seen = [e["vector"] for e in qemu_events(result)]
+        assert seen[-2:] == [14, 8], seen
+        assert guard <= qemu_event(result, 14)["cr2"] < guard + PAGE
 
 
 # ---------------------------------------------------------------- ACPI, APICs
@@ -299,17 +398,34 @@ def test_madt_matches_the_configured_machine(boot, main_run, emulator):
     assert bsp in [c[1] for c in madt_lines(main_run)["cpus"]]
 
 
+def rsdp_inspect(serial, command):
+    """Monitor script: the RSDP the lesson found, from guest memory."""
+    m = re.search(r"acpi: RSDP at 0x([0-9a-f]+)", serial)
+    if not m:
+        return {}
+    at = guest_number(int(m[1], 16), 0, BIOS_AREA_END - 20,
+                      "the RSDP address the guest printed")
+    return {"rsdp": read_guest(command, at, 20)}
+
+
 @pytest.mark.points(1)
 @pytest.mark.emulators("qemu")      # Bochs takes seconds to boot with 2 GiB
 def test_acpi_tables_above_the_first_gib(boot, main_run):
-    """With 2 GiB of RAM the firmware puts the ACPI tables near 2 GiB,
-    beyond what lesson 03 maps: the lesson maps them itself and reads the
-    same MADT as with 32 MiB."""
-    result = boot(memory_mib=2048, until=r"madt: \d+ processor\(s\).*\n")
+    """With 1-3 GiB of RAM (the run chooses) the firmware puts the ACPI
+    tables near the top of RAM, beyond what lesson 03 maps: the lesson maps
+    them itself, finds the RSDT the RSDP in guest memory points to, and
+    reads the same MADT as with 32 MiB."""
+    mib = RNG.randrange(1040, 3072)
+    result = boot(memory_mib=mib, until=r"madt: \d+ processor\(s\).*\n",
+                  monitor_commands=rsdp_inspect)
     assert result.outcome == "stopped", result.diagnosis
     rsdt = int(re.search(r"acpi: RSDT at 0x([0-9a-f]+)", result.serial)[1], 16)
     assert rsdt >= 1 << 30
     assert madt_lines(result) == madt_lines(main_run)
+    rsdp = result.monitor["rsdp"]
+    assert rsdp[:8] == b"RSD PTR " and sum(rsdp) % 256 == 0
+    assert rsdt == int.from_bytes(rsdp[16:20], "little") < mib << 20, \
+        f"{mib} MiB of RAM"
 
 
 def parse_madt(raw: bytes) -> dict:
@@ -334,6 +450,9 @@ def parse_madt(raw: bytes) -> dict:
     return out
 
 
+ACPI_CPUS = 3                       # test_acpi_and_apics_match_qemu's machine
+
+
 def read_guest(command, address: int, size: int) -> bytes:
     text = command(f"xp /{size}bx {address:#x}")
     return bytes(int(b, 16) for line in text.splitlines()
@@ -345,10 +464,20 @@ def qemu_inspect(serial, command):
     MADT names (and one it does not), the PICs and the I/O APIC."""
     out = {}
     rsdp = int(re.search(r"acpi: RSDP at 0x([0-9a-f]+)", serial)[1], 16)
+    guest_number(rsdp, 0, BIOS_AREA_END - 20,
+                 "the RSDP address the guest printed")
     out["rsdp"] = read_guest(command, rsdp, 20)
     m = re.search(r"madt: at 0x([0-9a-f]+), (\d+) bytes", serial)
-    out["madt"] = read_guest(command, int(m[1], 16), int(m[2]))
+    size = guest_number(int(m[2]), 44, MAX_XP,
+                        "the MADT size the guest printed")
+    at = guest_number(int(m[1], 16), 0, (MEMORY_MIB << 20) - size,
+                      "the MADT address the guest printed")
+    out["madt"] = read_guest(command, at, size)
     ids = [int(i) for i in re.findall(r"madt: cpu: .*?apic id (\d+)", serial)]
+    guest_number(len(ids), 1, ACPI_CPUS,
+                 "the number of processors the guest printed")
+    for i in ids:
+        guest_number(i, 0, 254, "an APIC ID the guest printed")
     out["lapic"] = {i: command(f"info lapic {i}") for i in ids + [max(ids) + 1]}
     out["bsp"] = command("info lapic")
     out["pic"] = command("info pic")
@@ -364,8 +493,8 @@ def test_acpi_and_apics_match_qemu(boot):
     are remapped to 0x20/0x28 and masked; the I/O APIC's pin 2 holds the
     entry the lesson wrote, masked again at the end; the BSP's local APIC is enabled with spurious vector 0xFF, LINT0 masked,
     and its timer dividing by 1 on vector 0x40."""
-    result = boot(cpus=3, params={"park": 1}, until=r"\[kit\] parked",
-                  monitor_commands=qemu_inspect)
+    result = boot(cpus=ACPI_CPUS, memory_mib=MEMORY_MIB, params={"park": 1},
+                  until=r"\[kit\] parked", monitor_commands=qemu_inspect)
     assert result.outcome == "stopped", result.diagnosis
     mon, text = result.monitor, result.serial
     rsdp = mon["rsdp"]
@@ -403,9 +532,11 @@ def test_acpi_and_apics_match_qemu(boot):
 @pytest.mark.points(1)
 def test_x2apic_when_cpuid_offers_it(boot, emulator):
     """Asked for x2APIC, the lesson uses it where CPUID offers it (Bochs'
-    Skylake-X model) and runs the same timer through MSRs; where it does
-    not (QEMU 7.2's TCG has no x2APIC), it says so and uses xAPIC."""
-    result = boot(params={"x2apic": 1})
+    Skylake-X model) and runs the same timer through MSRs, at a rate and
+    for a number of ticks the run chooses; where it does not (QEMU 7.2's
+    TCG has no x2APIC), it says so and uses xAPIC."""
+    hz, ticks = random_timer(RNG)
+    result = boot(params={"x2apic": 1, "timer_hz": hz, "timer_ticks": ticks})
     assert result.passed, result.diagnosis
     if emulator == "bochs":
         assert "lapic: x2APIC mode (MSRs 0x800-0x8ff), id 0," in result.serial
@@ -414,6 +545,11 @@ def test_x2apic_when_cpuid_offers_it(boot, emulator):
                 "is clear: using xAPIC") in result.serial
         assert "lapic: xAPIC mode (MMIO at 0xfee00000)" in result.serial
     assert "measured" in result.serial
+    m = re.search(r"lapic timer: (\d+) ticks in \d+ PIT clocks \(\d+ us\): "
+                  r"measured ([\d.]+) Hz, programmed (\d+) Hz", result.serial)
+    assert m and (int(m[1]), int(m[3])) == (ticks, hz), \
+        f"timer_ticks {ticks}, timer_hz {hz}"
+    assert abs(float(m[2]) - hz) <= TIMER_TOLERANCE * hz
 
 
 # ---------------------------------------------------------------- timers
@@ -421,8 +557,7 @@ def bochs_ips() -> int:
     """The instructions per emulated second the harness gives Bochs: its
     local APIC timer counts once per instruction at divide-by-1."""
     with tempfile.TemporaryDirectory() as tmp:
-        rc = emu._bochs_config(Path(tmp) / "disk.img", Path(tmp), 32, 1,
-                               emu.BOCHS_CPU, "term")
+        rc = bochs.config(Path(tmp) / "disk.img", Path(tmp), Machine())
         return int(re.search(r"ips=(\d+)", rc.read_text())[1])
 
 
@@ -456,7 +591,7 @@ def test_timer_rate_is_what_was_programmed(main_run):
 
 
 @pytest.mark.points(2)
-def test_pit_interrupt_arrives_through_the_ioapic(main_run):
+def test_pit_interrupt_arrives_through_the_ioapic(main_run, emulator):
     """The PIT's ISA IRQ 0 is routed as the MADT's override says, to GSI 2,
     i.e. pin 2 of the I/O APIC serving GSI 0 up, edge triggered and active
     high, to the BSP's APIC ID (the I/O APIC's ID register agreeing with
@@ -464,7 +599,8 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run):
     paced by the PIT (1 kHz: the 2nd to 5th span at least half of its 3
     periods: QEMU delivers timer interrupts late and bunched on a busy
     host, but a storm of spurious ones would be far faster), and the pin is
-    masked again."""
+    masked again. On QEMU, its log shows the five on vector 0x30, after
+    the APIC timer's ticks on 0x40."""
     text = main_run.serial
     madt = madt_lines(main_run)
     gsi = next(g for b, irq, g, _ in madt["overrides"] if irq == 0)
@@ -483,3 +619,9 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run):
                   r"0x30; 2nd to 5th: (\d+) us; irq 0 masked again", text)
     assert m, text
     assert int(m[1]) >= 1500
+    if emulator == "qemu":
+        seen = [e["vector"] for e in qemu_events(main_run)
+                if e["vector"] >= 32]
+        assert seen.count(0x30) == 5 and seen.count(0x40) >= TIMER_TICKS, seen
+        assert seen.index(0x30) > max(i for i, v in enumerate(seen)
+                                      if v == 0x40)

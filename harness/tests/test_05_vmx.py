@@ -4,9 +4,10 @@ Runs on Bochs (corei7_skylake_x: VMX with EPT and unrestricted guest) and on
 QEMU only under KVM with nested VMX (probed; a named skip elsewhere).
 References: the raw capability MSRs the guest prints, decoded here from the
 SDM's layout; the guest code's address in the linked kernel; register
-values derived from a seed the harness patches in; the processor's own
-verdict on a broken guest state (a failed VM entry) against the lesson's
-software check; a CPU model without VMX.
+values derived from a seed the harness patches in (drawn afresh on every
+run); the processor's own verdict on a broken guest state (a failed VM
+entry) against the lesson's software check, and on Bochs that verdict as
+Bochs logs it; a CPU model without VMX.
 """
 import random
 import re
@@ -17,6 +18,7 @@ import pytest
 from kit import lessons
 
 LESSON = "05"
+RNG = random.Random()       # seeded by the OS: different on every run
 sys.path.insert(0, str(lessons.ROOT / "common" / "tools"))
 from symbols import read_symbols  # noqa: E402
 
@@ -71,6 +73,24 @@ REGS = ["rax", "rcx", "rdx", "rbx", "rbp", "rsi", "rdi", "r8", "r9", "r10",
         "r11", "r12", "r13", "r14", "r15"]
 
 
+def guest_seed() -> int:
+    """A guest_seed of the run's choosing (the guest adds 0..14 to it)."""
+    return RNG.getrandbits(63) & ~0xFF
+
+
+def exit_registers(result) -> list:
+    """The fifteen guest registers the exit handler printed, in REGS order."""
+    values = dict(re.findall(r"\b(r[a-z0-9]+)=0x([0-9a-f]+)",
+                             " ".join(l for l in result.lines()
+                                      if l.startswith("vmexit: r"))))
+    return [int(values[r], 16) if r in values else None for r in REGS]
+
+
+def bochs_vm_entry_failures(result) -> list:
+    """What Bochs logged about VM entries it refused (its own checks)."""
+    return re.findall(r"VMENTER FAIL: (.*)", result.log)
+
+
 def printed_bits(text: str, names: dict) -> set:
     bits = set()
     for word in text.split():
@@ -81,11 +101,14 @@ def printed_bits(text: str, names: dict) -> set:
 
 
 @pytest.mark.points(3)
-def test_first_vm_exit_is_the_guests_cpuid(boot, lesson):
+def test_first_vm_exit_is_the_guests_cpuid(boot, lesson, emulator):
     """VMXON succeeds, VMLAUNCH runs the guest, and its CPUID comes back as
     exit reason 10 at the address where the linker put the guest's CPUID,
-    with instruction length 2 (0F A2); then VMXOFF and PASS."""
-    result = boot()
+    with instruction length 2 (0F A2); then VMXOFF and PASS. The guest
+    really ran: the registers at that exit hold what it computed from a
+    seed the run chose, and on Bochs, Bochs refused no VM entry."""
+    seed = guest_seed()
+    result = boot(params={"guest_seed": seed}, log=True)
     assert result.passed, result.diagnosis
     text = result.serial
     assert "vmx: VMXON at physical" in text
@@ -97,6 +120,10 @@ def test_first_vm_exit_is_the_guests_cpuid(boot, lesson):
     assert int(m[2]) == 2
     assert text.index("vmexit: exit reason") < \
         text.index("vmx: VMXOFF: left VMX operation")
+    assert exit_registers(result) == [(seed + i) % 2**64 for i in range(15)], \
+        f"guest_seed {seed:#x}"
+    if emulator == "bochs":
+        assert bochs_vm_entry_failures(result) == []
 
 
 @pytest.mark.points(2)
@@ -104,14 +131,14 @@ def test_exit_saves_every_guest_register(boot):
     """The exit entry saves all fifteen general registers of the guest: each
     holds the seed the harness patched in plus its own index, as the guest
     computed them."""
-    seed = random.Random(5).getrandbits(63) & ~0xFF
+    seed = guest_seed()
     result = boot(params={"guest_seed": seed})
     assert result.passed, result.diagnosis
     values = dict(re.findall(r"\b(r[a-z0-9]+)=0x([0-9a-f]+)",
                              " ".join(l for l in result.lines()
                                       if l.startswith("vmexit: r"))))
     assert [int(values[r], 16) for r in REGS] == \
-        [(seed + i) % 2**64 for i in range(15)]
+        [(seed + i) % 2**64 for i in range(15)], f"guest_seed {seed:#x}"
 
 
 @pytest.mark.points(1)
@@ -165,35 +192,52 @@ BROKEN = {
     4: ("GUEST_ACTIVITY_STATE", "not an activity state"),
     5: ("GUEST_TR_AR_BYTES", "busy TSS"),
 }
+# How Bochs 2.7 itself names each refusal ("VMENTER FAIL: ...").
+BOCHS_VERDICT = {1: "VMCS guest CS.TYPE", 2: "RFLAGS[1] cleared",
+                 3: "VMCS guest invalid CR4",
+                 4: "VMCS guest activity state",
+                 5: "VMCS guest incorrect TR type"}
 
 
 @pytest.mark.parametrize("scenario", sorted(BROKEN))
 @pytest.mark.points(1)
-def test_pre_entry_check_names_the_broken_field(boot, scenario):
+def test_pre_entry_check_names_the_broken_field(boot, scenario, emulator):
     """With one guest-state field broken on purpose, the software check
     names that field and refuses to launch; launched anyway, the processor
     itself fails the VM entry with exit reason 33 (invalid guest state),
-    so the check agrees with the CPU."""
+    so the check agrees with the CPU; on Bochs, Bochs' log names the same
+    broken field (and shows no refused entry when the check refused)."""
     field, rule = BROKEN[scenario]
-    checked = boot(params={"break_guest": scenario})
+    checked = boot(params={"break_guest": scenario}, log=True)
     assert checked.outcome == "fail", checked.diagnosis
     problems = [l for l in checked.lines() if l.startswith("vmcheck: GUEST")
                 or l.startswith("vmcheck: VMCS")]
     assert len(problems) == 1 and problems[0].startswith(f"vmcheck: {field} =")
     assert rule in problems[0]
     assert "vmx: VMLAUNCH" not in checked.serial
-    forced = boot(params={"break_guest": scenario, "skip_check": 1})
+    forced = boot(params={"break_guest": scenario, "skip_check": 1},
+                  log=True)
     assert forced.outcome == "fail", forced.diagnosis
     assert "vmexit: VM entry failed: exit reason 33 (INVALID_GUEST_STATE)" \
         in forced.serial
+    if emulator == "bochs":
+        assert bochs_vm_entry_failures(checked) == []
+        refused = bochs_vm_entry_failures(forced)
+        assert len(refused) == 1 and \
+            refused[0].startswith(BOCHS_VERDICT[scenario]), refused
 
 
 @pytest.mark.points(1)
-def test_unbroken_guest_passes_the_check(boot):
-    """The guest state as the lesson builds it passes every check."""
-    result = boot()
+def test_unbroken_guest_passes_the_check(boot, emulator):
+    """The guest state as the lesson builds it passes every check, and the
+    processor agrees: the VM entry succeeds (the guest's CPUID exits; on
+    Bochs, Bochs refused no VM entry)."""
+    result = boot(log=True)
     assert "vmcheck: guest state passes the checks" in result.serial
     assert not re.search(r"vmcheck: GUEST", result.serial)
+    assert "vmexit: exit reason 10 (CPUID)" in result.serial
+    if emulator == "bochs":
+        assert bochs_vm_entry_failures(result) == []
 
 
 @pytest.mark.emulators("bochs")     # a CPU model without VMX
@@ -201,7 +245,7 @@ def test_unbroken_guest_passes_the_check(boot):
 def test_cpu_without_vmx_is_refused(boot):
     """On a 64-bit CPU without VMX (Bochs' Athlon 64) the lesson says so
     and powers off with FAIL instead of faulting on VMXON."""
-    result = boot(bochs_cpu="athlon64_clawhammer")
+    result = boot(cpu={"bochs": "athlon64_clawhammer"})
     assert result.outcome == "fail", result.diagnosis
     assert "this CPU has no VMX (CPUID.1:ECX.VMX[bit 5] is clear)" in \
         result.serial
