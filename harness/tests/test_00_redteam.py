@@ -41,7 +41,8 @@ import pytest
 from kit import emu, lessons, sandbox
 from test_00_grade import AUTOMATON, HARNESS, edit, kit_copy
 
-ARGS = ["--lesson", "01,02", "-k", "sector_size or defaults or boots_to",
+ARGS = ["--lesson", "01,02", "-k",
+        "sector_size or defaults or each_line or boots_to",
         "--emulator", "qemu", "--boot-timeout", "5", "--serial-cap", "8192",
         "-j", "2"]
 MAIN_C = "lessons/02-protected-mode/main.c"
@@ -176,6 +177,10 @@ def build_class(world) -> Path:
     mark, outside = world["marker"], world["outside"]
     # The control: sources that fail at once, no trick.
     (kit_copy(subs / "control") / AUTOMATON).write_text(sector('"control"'))
+    # No work at all: the 24 default rows of rule 30, printed from a
+    # picture; the parameters are never read.
+    shutil.copy(Path(__file__).parent / "redteam" / "canned_rule30.asm",
+                kit_copy(subs / "canned") / AUTOMATON)
     # GNU make reads GNUmakefile before Makefile: it would run the
     # student's make code (and fake the build).
     t = kit_copy(subs / "gnumakefile")
@@ -306,13 +311,14 @@ def test_tricks_change_no_score(graded):
     """Every tricked submission scores, test by test, exactly what its
     sources score without the trick (the control: a sector that fails at
     once, with lesson 02 intact); those whose lesson 02 attack made it
-    fail to build lose lesson 02 too, nothing else."""
+    fail to build lose lesson 02 too, nothing else. A sector printing the
+    default rows from a picture scores what the control scores."""
     out = graded["class"]["out"]
     control = scores(out / "control")
     lesson01 = {n: s for n, s in control.items() if n.startswith("lesson01")}
     assert sum(lesson01.values()) == 1      # the sector-size test only
     assert all(s > 0 for n, s in control.items() if n.startswith("lesson02"))
-    for student in ("gnumakefile", "forged"):
+    for student in ("gnumakefile", "forged", "canned"):
         assert scores(out / student) == control, student
     assert scores(out / "devzero") == dict(
         lesson01, **{n: 0 for n in control if n.startswith("lesson02")})
