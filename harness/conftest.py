@@ -12,6 +12,8 @@ report shows the COM1 transcript of each boot the test made.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -123,6 +125,12 @@ def boot(request, emulator):
     The image defaults to the module's lesson. Every result is remembered so
     that a failing test shows what each boot printed. log=True also gives
     result.log, the end of the emulator's own log (QEMU's -d int, Bochs').
+
+    Boot once, check many: a boot of the same image bytes, on the same
+    emulator, with the same options as one already made in this session is
+    not made again; its result is shared (see _boot_key: a boot that runs
+    a function of the test's, keeps its folder or shares one is its own).
+    Tests must not change a result they did not make alone.
     """
     kvm = emulator == "qemu-kvm"
     why = emu.have("qemu" if kvm else emulator)
@@ -150,17 +158,43 @@ def boot(request, emulator):
                     refused.append(error)
                     return {}
             options["monitor_commands"] = guarded
+        key = _boot_key(image, emulator, options, log)
+        if key in _booted:
+            results.append(_booted[key])
+            _boot_counts["shared"] += 1
+            return _booted[key]
         if log:
             options["keep"] = True
         result = emu.boot(image, "qemu" if kvm else emulator, **options)
         results.append(result)
+        _boot_counts["made"] += 1
         if log:                     # log=True: result.log, the emulator's own
             result.log = _read_log(result)
         if refused:
             raise refused[0]
+        if key is not None:
+            _booted[key] = result
         return result
 
     return run
+
+
+_booted: dict = {}                  # _boot_key(...) -> BootResult
+_boot_counts = {"made": 0, "shared": 0}
+
+
+def _boot_key(image, emulator: str, options: dict, log: bool):
+    """What makes two boots the same boot (None: this one is never shared):
+    the image's bytes, the emulator and every option."""
+    if options.get("keep") or options.get("share") or any(
+            callable(v) for v in options.values()):
+        return None
+    try:
+        described = json.dumps(options, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return None
+    digest = hashlib.sha256(Path(image).read_bytes()).hexdigest()
+    return digest, emulator, described, log
 
 
 class GuestNumberError(AssertionError):
@@ -212,6 +246,9 @@ _ci_skips: list[str] = []
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("KIT_BOOT_COUNTS"):
+        print(f"\nboots: {_boot_counts['made']} made, "
+              f"{_boot_counts['shared']} shared", file=sys.stderr)
     if hasattr(session.config, "workerinput"):
         return                  # an xdist worker: the controller decides
     skips = _ci_skips

@@ -159,7 +159,6 @@ class Grader:
         self.serial_cap = config.getoption("--grade-serial-cap")
         self.items: dict[str, dict] = {}     # nodeid -> what results.json says
         self.order: list[str] = []
-        self.boots: list = []                # this test's boots, in order
         self.checked = None                  # items, once all have points
         self.started = time.monotonic()
         self._wrap_boot()
@@ -169,7 +168,7 @@ class Grader:
                 None if box == "self" else int(box),
                 hidden=(lessons.ROOT,) + ((self.out,) if self.out else ()))
 
-    # ---- every boot of a graded test: bounded, and remembered
+    # ---- every boot of a graded test: bounded (the conftest remembers it)
     def _wrap_boot(self):
         real_boot = emu.boot
         grader = self
@@ -178,9 +177,7 @@ class Grader:
             if options.get("timeout") is None:
                 options["timeout"] = grader.timeout
             options.setdefault("serial_cap", grader.serial_cap)
-            result = real_boot(image, emulator, **options)
-            grader.boots.append(result)
-            return result
+            return real_boot(image, emulator, **options)
 
         boot.__doc__ = real_boot.__doc__
         emu.boot = boot                 # the conftest calls emu.boot(...)
@@ -237,7 +234,6 @@ class Grader:
     # ---- running: a lesson that did not build is not booted
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
-        self.boots = []
         lesson = lesson_of(item)
         if lesson in self.build_errors:
             pytest.fail(f"lesson {lesson} did not build, so this test could "
@@ -260,7 +256,10 @@ class Grader:
 
     def _failure_output(self, item, report) -> str:
         text = []
-        todo = {m[1] for r in self.boots for m in TODO_LINE.finditer(r.serial)}
+        # This test's boots, made or shared, as the conftest's boot fixture
+        # records them.
+        boots = getattr(item, "_kit_boots", [])
+        todo = {m[1] for r in boots for m in TODO_LINE.finditer(r.serial)}
         if todo:
             text.append("exercise not written yet: " +
                         ", ".join(f"TODO({t})" for t in sorted(todo)))
@@ -280,7 +279,7 @@ class Grader:
             if len(explanation) > OUTPUT_EXPECTED_LINES:
                 more = len(explanation) - OUTPUT_EXPECTED_LINES
                 text.append(f"  ... ({more} more lines)")
-        for number, result in enumerate(self.boots, 1):
+        for number, result in enumerate(boots, 1):
             saved = self._save_transcript(item, number, result)
             tail, total = _tail(result.serial, OUTPUT_SERIAL_LINES)
             text.append(f"boot {number} on {result.emulator}: "
