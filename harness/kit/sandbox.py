@@ -104,12 +104,7 @@ def free_uids(count: int) -> list[int]:
     no process runs as (not even a zombie, which still counts against the
     user's process limit) and no other grader holds; this process holds
     them from now on."""
-    busy = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            busy.add(entry.stat().st_uid) if entry.name.isdigit() else None
-        except OSError:
-            pass
+    busy = {proc.uid for proc in processes()}
     uids = []
     for uid in range(UID_BASE, UID_BASE + UID_RANGE):
         if uid in busy:
@@ -264,18 +259,13 @@ class Sandbox:
         if self.uid is None:
             return 0
         killed = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                if entry.stat().st_uid != self.uid:
-                    continue
-                zombie = (entry / "stat").read_text().rsplit(")", 1)[1] \
-                    .split()[0] == "Z"
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += not zombie
-            except (OSError, ProcessLookupError):
-                pass
+        for proc in processes():
+            if proc.uid == self.uid:
+                try:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    killed += proc.state != "Z"
+                except ProcessLookupError:
+                    pass
         return killed
 
 
@@ -309,24 +299,44 @@ def popen(cmd: list, **options) -> subprocess.Popen:
     return proc
 
 
+@dataclasses.dataclass(frozen=True)
+class Process:
+    """One line of /proc: what the sandbox's bookkeeping needs of it."""
+    pid: int
+    name: str                       # its command name (comm)
+    state: str                      # "Z": a zombie, waiting to be reaped
+    ppid: int
+    uid: int
+
+
+def processes() -> list[Process]:
+    """Every process of the machine (that /proc shows us) right now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            uid = entry.stat().st_uid
+        except OSError:
+            continue                # it has just ended
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
+        found.append(Process(int(entry.name), name, state, int(ppid), uid))
+    return found
+
+
 def reap() -> int:
     """Collect the sandboxes' orphaned helpers; returns how many."""
     me, reaped = os.getpid(), 0
     with _lock:
-        _started.intersection_update(
-            int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit())
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) in _started:
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            comm = stat[stat.index("(") + 1:stat.rindex(")")]
-            state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
-            if comm == "bwrap" and state == "Z" and int(ppid) == me:
+        now = processes()
+        _started.intersection_update(p.pid for p in now)
+        for proc in now:
+            if proc.name == "bwrap" and proc.state == "Z" and \
+                    proc.ppid == me and proc.pid not in _started:
                 try:
-                    os.waitpid(int(entry.name), os.WNOHANG)
+                    os.waitpid(proc.pid, os.WNOHANG)
                     reaped += 1
                 except ChildProcessError:
                     pass
@@ -336,24 +346,11 @@ def reap() -> int:
 def descendant(pid: int, names: tuple) -> Optional[int]:
     """The PID of the first process below @pid whose name is one of @names
     (the emulator inside its sandbox, to signal it alone), or None."""
-    names_wanted = set(names)
-    children: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-        names[int(entry.name)] = comm
-    todo = list(children.get(pid, []))
+    now = processes()
+    todo = [p for p in now if p.ppid == pid]
     while todo:
-        child = todo.pop(0)
-        if names.get(child) in names_wanted:
-            return child
-        todo += children.get(child, [])
+        proc = todo.pop(0)
+        if proc.name in names:
+            return proc.pid
+        todo += [p for p in now if p.ppid == proc.pid]
     return None
