@@ -65,5 +65,5 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);
 	va_end(ap);
-	power_off(1);
+	power_off(POWER_FAIL);
 }

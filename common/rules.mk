@@ -3,14 +3,30 @@
 # A lesson Makefile says what kind of image it builds and which sources it
 # adds, then includes this file:
 #
-#   KIND    := bootsector            # or kernel32
-#   SOURCES := automaton.asm         # paths relative to the lesson folder;
-#                                    # ../NN-topic/file.c reuses a lesson's code
+#   KIND      := bootsector          # or kernel32, or kernel64 (lesson 03 on)
+#   EMULATORS := qemu bochs          # which emulators can boot the lesson
+#   NEEDS     :=                     # CPU features it needs (vmx), or nothing
+#   SOURCES   := automaton.asm       # paths relative to the lesson folder
 #   ASM_HEADERS := paging.h          # optional: C headers whose #defines the
 #                                    # lesson's assembly needs too (kit.inc)
 #   GUEST_BINS := vm1.bin            # optional: flat binaries assembled from
 #                                    # vm1.asm, for incbin in the lesson
 #   include ../../common/rules.mk
+#
+# EMULATORS and NEEDS are facts for the harness, which reads them from the
+# Makefile with a regular expression: one assignment each, literal words
+# only. The build ignores them.
+#
+# A lesson reuses an earlier one's code through the file that lesson
+# exports it in, next to its Makefile: lessons/02-protected-mode/pm.mk
+# (PM_ENTRY_SOURCES), 03-long-mode/longmode.mk (LONGMODE_SOURCES),
+# 04-interrupts-apic/interrupts.mk (INTERRUPTS_SOURCES), 05-vmx/vmx.mk
+# (VMX_SOURCES); each list holds everything before it too, and each
+# *_ASM_HEADERS the headers its assembly needs:
+#
+#   include ../05-vmx/vmx.mk
+#   SOURCES     := $(VMX_SOURCES) ept.c main.c
+#   ASM_HEADERS := $(VMX_ASM_HEADERS) hypercall.h
 #
 # Everything is written to build/<lesson>/, never into the source tree:
 #   disk.img      the bootable disk image
@@ -18,8 +34,16 @@
 #   *.lst         NASM listings: each instruction next to its bytes
 #   *.dis         objdump disassembly (objdump -S: C source interleaved)
 #   params.json   the image's patchable parameters (name, offset, size, default)
+#   kit.inc       the shared headers' numbers, for NASM (common/tools/h2inc.py)
+#   kit.json      the same numbers by name, for the harness: the load address
+#                 and KERNEL_VMA (layout.h), the power-off statuses
+#                 (power.h), the lesson's ASM_HEADERS' constants...
+#   kernel.ld     from lesson 02 on: kernel32.ld or kernel64.ld, preprocessed
 
 TOP    := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+# The lesson's Makefile and the exports it includes: what SOURCES and
+# ASM_HEADERS come from.
+LESSON_MAKEFILES := $(filter-out %/rules.mk,$(MAKEFILE_LIST))
 LESSON_DIR := $(notdir $(CURDIR))
 B      := $(TOP)/build/$(LESSON_DIR)
 C      := $(TOP)/common
@@ -63,14 +87,16 @@ ASM_OBJS := $(patsubst %,$(B)/%.o,$(notdir $(filter %.asm,$(SOURCES))))
 C_SRCS   := $(notdir $(filter %.c,$(SOURCES)))
 
 .PHONY: all clean
-all: $(B)/disk.img $(B)/params.json
+all: $(B)/disk.img $(B)/params.json $(B)/kit.json
 
-# Constants C and assembly share are #defines in these headers; NASM reads
-# them from the generated kit.inc (see common/tools/h2inc.py).
-SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h $(C)/include/x86.h \
-	$(abspath $(ASM_HEADERS))
+# Constants C, assembly and the harness share are #defines (or enumerators
+# with a value) in these headers; NASM reads them from the generated
+# kit.inc, the harness from kit.json (see common/tools/h2inc.py).
+SHARED_HEADERS := $(C)/include/serial.h $(C)/include/power.h \
+	$(C)/include/x86.h $(C)/include/layout.h $(abspath $(ASM_HEADERS))
 
-$(B)/kit.inc: $(SHARED_HEADERS) $(C)/tools/h2inc.py $(CURDIR)/Makefile | $(B)
+$(B)/kit.inc $(B)/kit.json: $(B)/kit.%: $(SHARED_HEADERS) $(C)/tools/h2inc.py \
+		$(LESSON_MAKEFILES) | $(B)
 	$(PYTHON) $(C)/tools/h2inc.py $@ $(SHARED_HEADERS)
 
 # Dependencies come from a separate `nasm -M` pass: NASM 2.16's -MD, given
@@ -102,7 +128,7 @@ $(B)/disk.img: $(B)/boot.elf $(C)/tools/sign.py
 	$(PYTHON) $(C)/tools/sign.py $(B)/boot.raw $@
 
 $(B)/params.json: $(B)/disk.img $(C)/tools/params.py
-	$(PYTHON) $(C)/tools/params.py $(B)/boot.elf $< 0x7C00 0 $@
+	$(PYTHON) $(C)/tools/params.py $(B)/boot.elf $< $@
 
 else ifneq ($(filter kernel32 kernel64,$(KIND)),)
 # ---- lesson 02 on: disk loader in sector 0, the program after it -------
@@ -111,10 +137,10 @@ else ifneq ($(filter kernel32 kernel64,$(KIND)),)
 # assembled as 64-bit ELF (`bits 16` and `bits 32` still work inside).
 ifeq ($(KIND),kernel64)
 KERNEL_LDFLAGS := -m elf_x86_64 -z noexecstack --no-warn-rwx-segments \
-	-z max-page-size=0x1000 -T $(C)/kernel64.ld
+	-z max-page-size=0x1000 -T $(B)/kernel.ld
 $(ASM_OBJS): NASMFLAGS := $(subst -f elf32,-f elf64,$(NASMFLAGS))
 else
-KERNEL_LDFLAGS := $(LDFLAGS) -T $(C)/kernel32.ld
+KERNEL_LDFLAGS := $(LDFLAGS) -T $(B)/kernel.ld
 endif
 OBJS := $(ASM_OBJS) $(patsubst %,$(B)/%.o,$(C_SRCS) $(COMMON_C))
 
@@ -126,7 +152,12 @@ $(B)/loader.bin: $(B)/loader.elf $(C)/tools/sign.py
 	$(OBJCOPY) -O binary $< $(B)/loader.raw
 	$(PYTHON) $(C)/tools/sign.py $(B)/loader.raw $@
 
-$(B)/kernel.elf: $(OBJS) $(C)/kernel32.ld $(C)/kernel64.ld
+# The linker script names layout.h's addresses (LOAD_ADDRESS, KERNEL_VMA):
+# the C preprocessor fills them in, as Linux does for vmlinux.lds.
+$(B)/kernel.ld: $(C)/$(KIND).ld $(C)/include/layout.h $(C)/rules.mk | $(B)
+	$(CC) -E -P -undef -nostdinc -x c -I$(C)/include -o $@ $<
+
+$(B)/kernel.elf: $(OBJS) $(B)/kernel.ld
 	$(LD) $(KERNEL_LDFLAGS) -Map $(B)/disk.map -o $@ $(OBJS)
 	@# NASM 2.16's DWARF makes objdump warn "Bogus end-of-siblings
 	@# marker" about harmless padding: keep that one line out of the build.
@@ -136,8 +167,9 @@ $(B)/disk.img: $(B)/loader.elf $(B)/loader.bin $(B)/kernel.elf $(C)/tools/mkimag
 	$(OBJCOPY) -O binary $(B)/kernel.elf $(B)/kernel.bin
 	$(PYTHON) $(C)/tools/mkimage.py $(B)/loader.elf $(B)/loader.bin $(B)/kernel.bin $@
 
-$(B)/params.json: $(B)/disk.img $(C)/tools/params.py
-	$(PYTHON) $(C)/tools/params.py $(B)/kernel.elf $< 0x8000 512 $@
+# The program follows the loader, at sector LOAD_LBA of the image.
+$(B)/params.json: $(B)/disk.img $(B)/kit.json $(C)/tools/params.py
+	$(PYTHON) $(C)/tools/params.py $(B)/kernel.elf $< $@ $(B)/kit.json
 
 else
 $(error $(CURDIR)/Makefile: set KIND to bootsector, kernel32 or kernel64)

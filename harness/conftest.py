@@ -38,6 +38,10 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     lessons.BUILD = Path(config.getoption("--build-dir")).resolve()
+    for lesson in lessons.all_lessons():    # -m lessonNN, for every folder
+        config.addinivalue_line(
+            "markers", f"lesson{lesson.number}: lesson {lesson.number}, "
+                       f"{lesson.title}")
 
 
 def _module_lesson(module) -> str | None:
@@ -60,7 +64,8 @@ def pytest_generate_tests(metafunc):
               for e in supported if e in wanted]
     # VMX lessons also run on QEMU when KVM with nested VMX really works;
     # where it does not (TCG has no VMX) that variant is a named skip.
-    if number in lessons.NEEDS_VMX and "qemu" in wanted and \
+    if number and "vmx" in lessons.find(number).needs and \
+            "qemu" in wanted and \
             (not only or "qemu" in only.args):
         params.append(pytest.param(
             "qemu-kvm", id="qemu-kvm",
@@ -89,7 +94,8 @@ def kvm_unavailable() -> str | None:
     elif nested.read_text().strip() not in ("Y", "1"):
         why = "kvm_intel has nested VMX disabled (nested=N)"
     else:
-        image = lessons.find("05").image
+        image = next(l for l in lessons.all_lessons()
+                     if "vmx" in l.needs).image
         result = emu.boot(image, "qemu", accel="kvm", timeout=10)
         if not result.passed:
             why = f"QEMU+KVM could not run lesson 05: {result.diagnosis}"

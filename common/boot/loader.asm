@@ -2,22 +2,22 @@
 ;
 ; Boot chain: the BIOS loaded this sector to 0x7C00 and jumped here in real
 ; mode with the boot drive in DL. We read the rest of the image (the lesson's
-; program, LOADER_SECTORS sectors starting at LBA 1) to LOAD_ADDRESS with the
+; program, loader_sectors sectors from LOAD_LBA) to LOAD_ADDRESS with the
 ; BIOS "extended read" service, int 13h AH=42h, which takes a 64-bit LBA
 ; instead of cylinder/head/sector numbers. Then we jump to LOAD_ADDRESS,
 ; still in real mode, with the boot drive in DL again.
 ;
 ; The build (common/tools/mkimage.py) patches loader_sectors with the
 ; program's size and refuses a program larger than loader_max_sectors.
+; LOAD_ADDRESS, LOAD_LIMIT, LOAD_LBA and SECTOR_SIZE come from
+; common/include/layout.h, which the linker scripts read too.
 
         bits    16
         section .text
 
-LOAD_ADDRESS    equ 0x8000              ; the program runs from here
-LOAD_LIMIT      equ 0x80000             ; stay below the EBDA (up to 0x9FFFF)
+%include "kit.inc"                      ; LOAD_*, SECTOR_*: from layout.h
+
 CHUNK_SECTORS   equ 64                  ; 32 KiB a read: never crosses 64 KiB
-SECTOR_SIZE     equ 512
-SECTOR_SIZE_SHIFT equ 9                 ; 512 = 1 << 9
 
         global  loader_max_sectors
 loader_max_sectors equ (LOAD_LIMIT - LOAD_ADDRESS) / SECTOR_SIZE
@@ -65,9 +65,9 @@ read_chunk:
         jne     short_read              ;   sectors it really transferred
         add     word [dap.lba], bp      ; advance on disk ...
         adc     word [dap.lba + 2], 0
-        shl     bp, SECTOR_SIZE_SHIFT - 4
+        shl     bp, SECTOR_SHIFT - 4
         add     [dap.segment], bp       ; ... and in memory (in paragraphs)
-        shr     bp, SECTOR_SIZE_SHIFT - 4
+        shr     bp, SECTOR_SHIFT - 4
         sub     di, bp
         jnz     read_chunk
 
@@ -105,7 +105,7 @@ dap:    db      16                      ; size of this packet
 .count: dw      0                       ; sectors to read (BIOS updates it)
 .offset: dw     0                       ; buffer offset ...
 .segment: dw    LOAD_ADDRESS >> 4       ; ... and segment
-.lba:   dq      1                       ; first sector: the one after us
+.lba:   dq      LOAD_LBA                ; first sector: the one after us
 
         global  loader_sectors:data 2
 loader_sectors: dw 0                    ; patched by mkimage.py

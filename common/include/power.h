@@ -24,12 +24,30 @@
 #define ACPI_SLP_EN 0x2000          /**< PM1_CNT.SLP_EN with SLP_TYP 0 (S5) */
 /** @} */
 
-/** Status for power_off(): the lesson did everything it set out to do. */
-#define POWER_PASS 0
+/**
+ * @name Power-off statuses
+ * The N of `[kit] power off: FAIL (status N)`, named once for every lesson
+ * so that no two lessons give one number two meanings. The harness reads
+ * them from the kit.json the build writes (common/tools/h2inc.py).
+ * @{
+ */
+#define POWER_PASS 0                  /**< the lesson did all it set out to */
+#define POWER_FAIL 1                  /**< panic(), or a lesson gave up */
+#define POWER_FAIL_NO_VMX 2           /**< lesson 05 on: no VMX in CPUID */
+#define POWER_FAIL_VMX_LOCKED 3       /**< IA32_FEATURE_CONTROL: VMX off */
+#define POWER_FAIL_VMX_CONTROLS 4     /**< a control the CPU cannot set */
+#define POWER_FAIL_VM_ENTRY 5         /**< VM entry failed (reason bit 31) */
+#define POWER_FAIL_GUEST_STATE 6      /**< the pre-entry check said no */
+#define POWER_FAIL_EPT_VIOLATION 7    /**< lesson 06: VM1 left its RAM */
+#define POWER_FAIL_GUEST_HLT 8        /**< VM1 halted: nothing wakes it */
+#define POWER_FAIL_TRIPLE_FAULT 9     /**< VM1 triple-faulted */
+#define POWER_FAIL_UNEXPECTED_EXIT 10 /**< an exit no handler expects */
+/** @} */
 
 /**
  * Print the status line, drain the serial port and switch the machine off.
- * @param status POWER_PASS, or any other number for a failure (it is printed).
+ * @param status POWER_PASS, or any other number for a failure (it is
+ *               printed); the POWER_FAIL_* above are the kit's own.
  */
 __attribute__((noreturn)) void power_off(int status);
 

@@ -14,10 +14,9 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from symbols import read_symbols  # noqa: E402
+from symbols import image_base, read_symbols  # noqa: E402
 
 SECTOR = 512
-LOADER_BASE = 0x7C00
 
 
 def main() -> int:
@@ -26,7 +25,7 @@ def main() -> int:
         return 2
     loader_elf, loader_bin, program_bin, out = sys.argv[1:]
     symbols = read_symbols(loader_elf)
-    offset = symbols["loader_sectors"][0] - LOADER_BASE
+    offset = symbols["loader_sectors"][0] - image_base(loader_elf)
     limit = symbols["loader_max_sectors"][0]
     with open(loader_bin, "rb") as f:
         loader = bytearray(f.read())

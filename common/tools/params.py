@@ -3,27 +3,33 @@
 
 A parameter is a global symbol named `param_*` with a size (NASM:
 `global param_rule:data 1`; C: any sized object). Its byte offset in the disk
-image is its load address minus the address the image's first byte is
-loaded at, plus where that part of the image starts in the file. Students, instructors
-and the harness change a parameter by writing new bytes at that offset, with
-no assembler needed.
+image is its load address minus the address the ELF's first byte is loaded
+at (the lowest load address of its sections), plus where the ELF's bytes
+start in the image: at 0 for a boot sector, at sector LOAD_LBA for a
+program behind the disk loader (KIT.json, the build's copy of
+common/include/layout.h). Students, instructors and the harness change a
+parameter by writing new bytes at that offset, with no assembler needed.
 
-Usage: params.py ELF IMAGE LOAD_ADDRESS FILE_OFFSET OUTPUT.json
+Usage: params.py ELF IMAGE OUTPUT.json [KIT.json]
 """
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from symbols import load_offset, read_symbols  # noqa: E402
+from symbols import image_base, load_offset, read_symbols  # noqa: E402
 
 
 def main() -> int:
-    if len(sys.argv) != 6:
+    if len(sys.argv) not in (4, 5):
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    elf, image_path, load, file_offset, out = sys.argv[1:]
-    load, file_offset = int(load, 0), int(file_offset, 0)
+    elf, image_path, out = sys.argv[1:4]
+    load, file_offset = image_base(elf), 0
+    if len(sys.argv) == 5:
+        with open(sys.argv[4]) as f:
+            layout = json.load(f)
+        file_offset = layout["LOAD_LBA"] * layout["SECTOR_SIZE"]
     with open(image_path, "rb") as f:
         image = f.read()
     params = []

@@ -35,3 +35,18 @@ def load_offset(elf: str, address: int) -> int:
             if vma <= address < vma + size:
                 return address - vma + lma
     return address
+
+
+def image_base(elf: str) -> int:
+    """The address the first byte of `objcopy -O binary @elf` is loaded at:
+    the lowest load address (LMA) of the sections objcopy copies (those
+    with contents that are loaded; not .bss, not the debugging sections)."""
+    out = subprocess.run(["objdump", "-h", elf], check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    bases = []
+    for line, flags in zip(out, out[1:]):
+        fields = line.split()
+        if len(fields) >= 6 and fields[0].isdigit() and \
+                int(fields[2], 16) and "LOAD" in flags.split(", "):
+            bases.append(int(fields[4], 16))
+    return min(bases)

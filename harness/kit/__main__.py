@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from . import emu, emulators, lessons
+from .emulators.base import kit_constants
 
 DEPS = lessons.ROOT / "common" / "tools" / "deps.sh"
 
@@ -44,8 +45,11 @@ def cmd_run(args) -> int:
     if emulator not in emu.EMULATORS:
         sys.exit(f"run: EMU={emulator}: choose {' or '.join(emu.EMULATORS)}")
     if emulator not in lesson.emulators:
-        sys.exit(f"run: lesson {lesson.number} needs VMX, which QEMU's TCG "
-                 "does not emulate: use EMU=bochs")
+        needs = f" needs {', '.join(sorted(lesson.needs))} and" \
+            if lesson.needs else ""
+        sys.exit(f"run: lesson {lesson.number}{needs} runs on "
+                 f"{' and '.join(lesson.emulators)} only: use "
+                 f"EMU={lesson.emulators[0]}")
     ensure_emulator(emulator)
     if not lesson.image.exists():
         sys.exit(f"run: {lesson.image} is missing: run make first")
@@ -86,12 +90,13 @@ def cmd_run(args) -> int:
 def floor_image(directory: Path) -> Path:
     """A sector that powers off at once: the fastest boot an emulator has."""
     src = directory / "floor.asm"
-    src.write_text("""\
+    power = kit_constants("power.h")        # the ports the kit's power-off uses
+    src.write_text(f"""\
         bits 16
         org 0x7C00
-        mov al, 0x10            ; QEMU isa-debug-exit: pass
-        out 0xF4, al
-        mov dx, 0x8900          ; Bochs: "Shutdown"
+        mov al, {power['DEBUG_EXIT_PASS']:#x}  ; QEMU isa-debug-exit: pass
+        out {power['DEBUG_EXIT_PORT']:#x}, al
+        mov dx, {power['BOCHS_SHUTDOWN_PORT']:#x} ; Bochs: "Shutdown"
         mov si, magic
 .next:  lodsb
         out dx, al

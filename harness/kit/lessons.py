@@ -1,15 +1,38 @@
-"""Where the lessons are, and which emulators can run each one."""
+"""Where the lessons are, and what each one says it is.
+
+A lesson is a folder lessons/NN-topic/ with a Makefile; everything the
+harness, `make grade`, `make handout` and the book know of it comes from
+that folder. Its Makefile says, in plain assignments read here:
+
+    KIND      := kernel64        # bootsector, kernel32 or kernel64
+    EMULATORS := bochs           # where it runs (default: qemu bochs)
+    NEEDS     := vmx             # CPU features it needs (default: none)
+
+A lesson that NEEDS vmx also gets a QEMU+KVM variant of its tests, run
+where KVM really has nested VMX (conftest.py).
+"""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
+DEFAULT_EMULATORS = ("qemu", "bochs")
+META = re.compile(r"^(KIND|EMULATORS|NEEDS)[ \t]*:?=[ \t]*([^#\n]*)", re.M)
 
-# Lessons 05 and 06 need VMX, which QEMU's TCG does not emulate; they run on
-# Bochs (and on QEMU only with KVM and nested VMX, probed by their tests).
-NEEDS_VMX = {"05", "06"}
+
+@functools.lru_cache(maxsize=None)
+def _meta(makefile: Path) -> dict:
+    """{KIND, EMULATORS, NEEDS} as @makefile assigns them."""
+    try:
+        text = makefile.read_text()
+    except OSError:
+        return {}
+    return {m[1]: m[2].split() for m in META.finditer(text)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +57,37 @@ class Lesson:
         return self.build / "params.json"
 
     @property
+    def kind(self) -> str:
+        return " ".join(_meta(self.source / "Makefile").get("KIND", []))
+
+    @property
     def emulators(self) -> tuple[str, ...]:
-        return ("bochs",) if self.number in NEEDS_VMX else ("qemu", "bochs")
+        """The emulators that can run it, as its Makefile says."""
+        return tuple(_meta(self.source / "Makefile").get(
+            "EMULATORS") or DEFAULT_EMULATORS)
+
+    @property
+    def needs(self) -> frozenset:
+        """The CPU features it needs ("vmx"), as its Makefile says."""
+        return frozenset(_meta(self.source / "Makefile").get("NEEDS", []))
+
+    @property
+    def constants(self) -> dict:
+        """Every number its C, NASM and the harness share, by name, as its
+        build exports them (build/NN/kit.json, from the headers kit.inc is
+        made from: layout.h, power.h, ...)."""
+        return json.loads((self.build / "kit.json").read_text())
+
+    @property
+    def title(self) -> str:
+        """The first heading of its README, or its folder's name."""
+        try:
+            for line in (self.source / "README.md").read_text().splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+        except OSError:
+            pass
+        return self.name
 
 
 def all_lessons() -> list[Lesson]:

@@ -179,15 +179,19 @@ def _put(src: Path, dst: Path, notes: list) -> None:
 def install_build_rules(tree: Path) -> list[str]:
     """Put the instructor's Makefiles and build tools over the student's:
     the top Makefile, common/rules.mk, common/tools/, the linker scripts
-    and every lesson's Makefile. Returns notes."""
+    and the memory layout they read (common/include/layout.h), every
+    lesson's Makefile and the source lists lessons export to later ones
+    (lessons/NN-topic/*.mk). Returns notes."""
     root, notes = lessons.ROOT, []
-    rules = ["Makefile", "common/rules.mk", "common/tools"]
+    rules = ["Makefile", "common/rules.mk", "common/tools",
+             "common/include/layout.h"]
     rules += [str(p.relative_to(root)) for p in (root / "common").glob("*.ld")]
     for rel in rules:
         if (root / rel).exists():
             _put(root / rel, tree / rel, notes)
     for lesson in lessons.all_lessons():
         if (tree / "lessons" / lesson.name).is_dir():
-            _put(lesson.source / "Makefile",
-                 tree / "lessons" / lesson.name / "Makefile", notes)
+            for rule in [lesson.source / "Makefile"] + sorted(
+                    lesson.source.glob("*.mk")):
+                _put(rule, tree / "lessons" / lesson.name / rule.name, notes)
     return notes

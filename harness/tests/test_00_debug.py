@@ -130,7 +130,7 @@ x/i $pc
 continue
 """)
     values = kit_values(result.output)
-    assert start == 0x8000                     # where loader.asm jumps
+    assert start == lesson.constants["LOAD_ADDRESS"]  # where loader.asm jumps
     assert (values["start_cs"], values["start_eip"]) == (0, start)
     assert values["start_cr0"] & 1 == 0        # real mode
     assert "Breakpoint 2, pm_main () at main.c" in result.output

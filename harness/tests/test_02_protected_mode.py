@@ -19,7 +19,6 @@ from conftest import guest_number
 LESSON = "02"
 MiB = 1 << 20
 RNG = random.Random()       # seeded by the OS: different on every run
-LOAD_ADDRESS, IMAGE_OFFSET = 0x8000, 512    # the program, as rules.mk says
 SEGMENTS = ("cs", "ds", "es", "fs", "gs", "ss")
 
 E820_LINE = re.compile(r"e820\[(\d+)\]: base=0x([0-9a-f]{16}) "
@@ -93,16 +92,24 @@ def qemu_selectors(regs: str) -> dict:
         r"^(ES|CS|SS|DS|FS|GS) =([0-9a-f]{4}) ", regs, re.M)}
 
 
+def layout(lesson) -> dict:
+    """The build's numbers (kit.json, from common/include/layout.h...)."""
+    return lesson.constants
+
+
 def patched_image(lesson, tmp_path, symbol: str, data: bytes):
     """A copy of the lesson's image with @data written where the program's
-    @symbol is (its ELF address, loaded as rules.mk loads the program)."""
+    @symbol is (its ELF address, loaded at LOAD_ADDRESS from sector
+    LOAD_LBA, as layout.h says and the loader does)."""
     sys.path.insert(0, str(lesson.source.parents[1] / "common" / "tools"))
     from symbols import load_offset, read_symbols
+    kit = layout(lesson)
+    program = kit["LOAD_LBA"] * kit["SECTOR_SIZE"]   # its offset in disk.img
     elf = str(lesson.build / "kernel.elf")
     image = bytearray(lesson.image.read_bytes())
     offset = load_offset(elf, read_symbols(elf)[symbol][0]) - \
-        LOAD_ADDRESS + IMAGE_OFFSET
-    guest_number(offset, IMAGE_OFFSET, len(image) - len(data),
+        kit["LOAD_ADDRESS"] + program
+    guest_number(offset, program, len(image) - len(data),
                  f"the image offset of the build's {symbol}")
     image[offset:offset + len(data)] = data
     path = tmp_path / f"{symbol}.img"
@@ -288,9 +295,9 @@ def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
     BIOS's error code and powers off with FAIL instead of jumping into
     garbage."""
     sys.path.insert(0, str(lesson.source.parents[1] / "common" / "tools"))
-    from symbols import read_symbols
-    offset = read_symbols(str(lesson.build / "loader.elf"))[
-        "loader_sectors"][0] - 0x7C00
+    from symbols import image_base, read_symbols
+    loader = str(lesson.build / "loader.elf")
+    offset = read_symbols(loader)["loader_sectors"][0] - image_base(loader)
     guest_number(offset, 0, 510 - 2,
                  "the boot-sector offset of the build's loader_sectors")
     image = bytearray(lesson.image.read_bytes())
@@ -306,10 +313,12 @@ def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
 
 @pytest.mark.points(1)
 def test_mkimage_refuses_an_oversized_program(lesson, tmp_path):
-    """A program larger than the loader can place below 0x80000 is a build
-    error that says how large it is and what the limit is."""
+    """A program larger than the loader can place below LOAD_LIMIT (0x80000)
+    is a build error that says how large it is and what the limit is."""
+    kit = layout(lesson)
+    limit = (kit["LOAD_LIMIT"] - kit["LOAD_ADDRESS"]) // kit["SECTOR_SIZE"]
     program = tmp_path / "big.bin"
-    program.write_bytes(bytes(961 * 512))
+    program.write_bytes(bytes((limit + 1) * kit["SECTOR_SIZE"]))
     tools = lesson.source.parents[1] / "common" / "tools"
     proc = subprocess.run(
         [sys.executable, str(tools / "mkimage.py"),
@@ -317,8 +326,9 @@ def test_mkimage_refuses_an_oversized_program(lesson, tmp_path):
          str(program), str(tmp_path / "out.img")],
         capture_output=True, text=True)
     assert proc.returncode == 1
-    assert "image too large: the program needs 961 sectors" in proc.stderr
-    assert "at most 960" in proc.stderr
+    assert f"image too large: the program needs {limit + 1} sectors" in \
+        proc.stderr
+    assert f"at most {limit}" in proc.stderr
     assert not (tmp_path / "out.img").exists()
 
 

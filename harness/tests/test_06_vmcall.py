@@ -15,16 +15,33 @@ import re
 
 import pytest
 
+from kit import emu, lessons
+
 LESSON = "06"
-GREETING_SIZE = 32        # hypercall.h GUEST_GREETING_SIZE
-BRAND_SIZE = 48
 RNG = random.Random()     # seeded by the OS: different on every run
+
+
+def param_size(name: str) -> int:
+    """The size in bytes of the lesson's parameter @name (params.json)."""
+    return emu.load_params(lessons.find(LESSON).params_json)[name]["size"]
+
+
+def kit_value(name: str) -> int:
+    """A number the lesson's C and NASM share, as the build exports it
+    (kit.json: POWER_FAIL_* from power.h, HC_* from hypercall.h...)."""
+    return lessons.find(LESSON).constants[name]
+
+
+def bad_hypercall_line() -> str:
+    """What VM1 prints after its hypercall 0x99: EAX, HC_ERR_INVALID."""
+    return f"VM1: hypercall 0x99 returned {kit_value('HC_ERR_INVALID'):#x}"
 
 
 def random_greeting() -> tuple[str, str]:
     """A greeting of the run's choosing: (the text, the parameter)."""
     text = f"Patched VM1 says {RNG.randrange(10**6):06d}"
-    return text, (text + "\n").ljust(GREETING_SIZE, "\0")
+    size = param_size("greeting")
+    return text, (text + "\n").ljust(size, "\0")
 
 
 def summary(result) -> dict:
@@ -91,7 +108,7 @@ def test_cpuid_passes_through_but_the_brand_is_ours(boot):
     string leaves 0x80000002-4, which carry the hypervisor's brand: VM1
     prints exactly the brand the harness patched in."""
     brand = f"Harness brand {RNG.randrange(10**6):06d}"
-    result = boot(params={"brand": brand.ljust(BRAND_SIZE, "\0")})
+    result = boot(params={"brand": brand.ljust(param_size("brand"), "\0")})
     assert result.passed, result.diagnosis
     out = vm_output(result)
     assert f"VM1: CPU brand {brand}" in out
@@ -108,13 +125,13 @@ def test_invalid_hypercall_returns_an_error(boot):
     n = RNG.randrange(5, 120)
     result = boot(params={"bench_count": n})
     out = vm_output(result)
-    assert "VM1: hypercall 0x99 returned 0xffffffff" in out
-    assert out.index("VM1: hypercall 0x99 returned 0xffffffff") < \
+    assert bad_hypercall_line() in out
+    assert out.index(bad_hypercall_line()) < \
         out.index("vm: VM1 called HC_EXIT with status 0")
     bench = [i for i, line in enumerate(out)
              if line.startswith(f"VM1: {n} null hypercalls, mean round trip")]
     assert bench, f"no timing of bench_count {n} hypercalls"
-    assert out.index("VM1: hypercall 0x99 returned 0xffffffff") < bench[0]
+    assert out.index(bad_hypercall_line()) < bench[0]
 
 
 @pytest.mark.points(2)
@@ -149,7 +166,9 @@ def test_touching_memory_outside_ept_is_stopped(boot, emulator):
     text, greeting = random_greeting()
     result = boot(params={"scenario": 1, "touch_gpa": gpa,
                           "greeting": greeting}, log=True)
-    assert result.outcome == "fail" and result.status == 7, result.diagnosis
+    assert result.outcome == "fail" and \
+        result.status == kit_value("POWER_FAIL_EPT_VIOLATION"), \
+        result.diagnosis
     m = re.search(r"vm: EPT violation at guest-physical 0x([0-9a-f]+): "
                   r"(\w+) access, page not mapped \(qualification "
                   r"0x([0-9a-f]+)\)", result.serial)
@@ -174,7 +193,8 @@ def test_triple_fault_stops_only_the_vm(boot, emulator):
     real-mode IDT)."""
     text, greeting = random_greeting()
     result = boot(params={"scenario": 2, "greeting": greeting}, log=True)
-    assert result.outcome == "fail" and result.status == 9, result.diagnosis
+    assert result.outcome == "fail" and \
+        result.status == kit_value("POWER_FAIL_TRIPLE_FAULT"), result.diagnosis
     assert "vm: VM1 triple-faulted at" in result.serial
     assert summary(result)["TRIPLE_FAULT"] == 1
     assert vm_output(result)[0] == text
@@ -190,7 +210,9 @@ def test_unexpected_exit_is_named_with_its_qualification(boot):
     1-byte OUT to port 0x80; VM1 stops, the host does not."""
     text, greeting = random_greeting()
     result = boot(params={"scenario": 3, "greeting": greeting})
-    assert result.outcome == "fail" and result.status == 10, result.diagnosis
+    assert result.outcome == "fail" and \
+        result.status == kit_value("POWER_FAIL_UNEXPECTED_EXIT"), \
+        result.diagnosis
     assert vm_output(result)[0] == text
     m = re.search(r"vm: unexpected exit reason 30 \(IO_INSTRUCTION\), "
                   r"qualification 0x([0-9a-f]+)", result.serial)

@@ -121,7 +121,7 @@ generation:
         dec     cx                      ; (too far for LOOP's short jump)
         jnz     generation
 
-        xor     al, al                  ; all generations shown: pass
+        xor     al, al                  ; POWER_PASS: all generations shown
         jmp     power_off16
 
 ; cell_bit - is cell AL of the current row alive?

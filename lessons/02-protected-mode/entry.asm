@@ -53,7 +53,7 @@ _start:
 .no_a20:
         mov     si, msg_no_a20
         call    puts16
-        mov     al, 1
+        mov     al, POWER_FAIL
         jmp     power_off16
 
 %include "rm_io.inc"

@@ -59,7 +59,7 @@ pm_main:
 no_long_mode:
         mov     esi, msg_no_long_mode
         call    pm_puts
-        mov     al, 1
+        mov     al, POWER_FAIL
         jmp     pm_power_off
 
 ; build_page_tables - map the first GiB twice: at virtual 0 (identity, so

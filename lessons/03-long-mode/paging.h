@@ -11,10 +11,10 @@
 
 #include <stdint.h>
 
+#include "layout.h"   /* KERNEL_VMA: where the higher half starts */
 #include "x86.h"
 
 /** @{ */
-#define KERNEL_VMA 0xFFFFFFFF80000000ULL /**< virtual address of physical 0 */
 #define PAGE_SIZE 4096                   /**< a 4 KiB page */
 #define LARGE_PAGE_SIZE 0x200000         /**< a 2 MiB page (PD entry, PS=1) */
 #define PT_ENTRIES 512                   /**< 8-byte entries in a 4 KiB table */

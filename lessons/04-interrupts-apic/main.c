@@ -54,31 +54,31 @@ void kernel_main(void)
 	if (param_scenario > SCENARIO_UNHANDLED_GP) {
 		kprintf("scenario %u: choose 0 (the lesson), 1 (stack overflow) "
 			"or 2 (an unhandled #GP)\n", param_scenario);
-		power_off(1);
+		power_off(POWER_FAIL);
 	}
 	if (param_scenario == SCENARIO_STACK_OVERFLOW)
 		stack_overflow();
 	if (param_scenario == SCENARIO_UNHANDLED_GP) {
 		demo_unhandled_gp();
-		power_off(1);
+		power_off(POWER_FAIL);
 	}
 	demo_breakpoint();
 	demo_invalid_opcode();
 	demo_divide_error();
 	if (demo_page_fault() < 0)
-		power_off(1);
+		power_off(POWER_FAIL);
 
 	pic_disable();
 	if (acpi_init() < 0 || madt_parse() < 0)
-		power_off(1);
+		power_off(POWER_FAIL);
 	lapic_init(madt.lapic_address, param_x2apic);
 	ioapic_init();
 	sti();                          /* from here on, interrupts arrive */
 	if (lapic_timer_run(lapic_timer_calibrate(), param_timer_hz,
 			    param_timer_ticks) < 0)
-		power_off(1);
+		power_off(POWER_FAIL);
 	if (pit_irq_demo() < 0)
-		power_off(1);
+		power_off(POWER_FAIL);
 	cli();
 	power_off(POWER_PASS);
 }

@@ -41,7 +41,7 @@ void vmexit_dispatch(struct guest_regs *regs)
 			exit_reason_name(basic),
 			(unsigned long long)qualification);
 		vmx_disable();
-		power_off(5);
+		power_off(POWER_FAIL_VM_ENTRY);
 	}
 	kprintf("vmexit: exit reason %u (%s), qualification 0x%llx\n", basic,
 		exit_reason_name(basic), (unsigned long long)qualification);

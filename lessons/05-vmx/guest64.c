@@ -1,13 +1,14 @@
 /**
  * @file guest64.c
- * @brief Lesson 05's VMCS: controls and the guest-state area of a small guest.
+ * @brief Lesson 05's guest, as the VMCS describes it: controls and state.
  * @ingroup lesson05
  *
  * The guest (guest.asm) is 64-bit code that shares the host's page tables,
- * GDT and segments: the least a VMCS can describe. Its state is copied from
- * the host's, then the fields a student most often gets wrong can be broken
- * on purpose (param_break_guest) to see the pre-entry check and the CPU
- * refuse them.
+ * GDT and segments: the least a VMCS can describe. This file says what
+ * vmcs.c's vmcs_setup() needs to know about it (struct vmcs_guest): the
+ * controls it wants and its guest state, copied from the host's. Then the
+ * fields a student most often gets wrong can be broken on purpose
+ * (param_break_guest) to see the pre-entry check and the CPU refuse them.
  */
 #include "gdt64.h"
 #include "kprintf.h"
@@ -37,31 +38,29 @@ static uint8_t guest_stack[PAGE_SIZE] __attribute__((aligned(16)));
 #define AR_TSS_BUSY 0x008B /**< busy 64-bit TSS */
 /** @} */
 
-/** Every control field lesson 05 uses, from what the capability MSRs allow. */
-static void guest64_controls(void)
-{
-	static const struct vmx_controls want = {
+static void guest64_setup_state(struct guest_regs *regs);
+
+/** Lesson 05's guest, for vmcs_setup() (main.c). */
+const struct vmcs_guest guest64 = {
+	.controls = {
 		/* Nothing to ask for: CPUID exits whatever the controls say. */
 		.entry = VM_ENTRY_IA32E_MODE |      /* the guest is 64-bit */
 			 VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
-	};
+	},
+	.setup_state = guest64_setup_state,
+};
 
-	vmcs_setup_controls(&want);
-}
-
-/** Fill the VMCS for lesson 05's guest; @p regs gets its first RAX. */
-void guest64_setup(struct guest_regs *regs)
+/* The guest-state area beyond vmcs.c's defaults; @p regs gets RAX. */
+static void guest64_setup_state(struct guest_regs *regs)
 {
 	struct desc_ptr gdtr, idtr;
 
-	guest64_controls();
 	sgdt(&gdtr);
 	sidt(&idtr);
 	/* SDM 24.4.1: the guest-state area, register by register. */
 	vmcs_write(GUEST_CR0, read_cr0());
 	vmcs_write(GUEST_CR3, read_cr3());
 	vmcs_write(GUEST_CR4, read_cr4());
-	vmcs_write(GUEST_DR7, 0x400);         /* the value after reset */
 	vmcs_write_segment(GUEST_CS_SELECTOR, GDT64_KERNEL_CODE, AR_CODE64,
 			   0xFFFFFFFF, 0);
 	vmcs_write_segment(GUEST_SS_SELECTOR, GDT64_KERNEL_DATA, AR_DATA,
@@ -80,18 +79,8 @@ void guest64_setup(struct guest_regs *regs)
 	vmcs_write(GUEST_IDTR_BASE, idtr.base);
 	vmcs_write(GUEST_IDTR_LIMIT, idtr.limit);
 	vmcs_write(GUEST_IA32_EFER, rdmsr(MSR_EFER));
-	vmcs_write(GUEST_IA32_PAT, rdmsr(MSR_IA32_PAT));
-	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write(GUEST_SYSENTER_CS, 0);
-	vmcs_write(GUEST_SYSENTER_ESP, 0);
-	vmcs_write(GUEST_SYSENTER_EIP, 0);
 	vmcs_write(GUEST_RSP, (uint64_t)(uintptr_t)(guest_stack + PAGE_SIZE));
 	vmcs_write(GUEST_RIP, (uint64_t)(uintptr_t)guest_entry);
-	vmcs_write(GUEST_RFLAGS, 0x2);        /* only the reserved 1 bit */
-	vmcs_write(GUEST_ACTIVITY_STATE, 0);  /* active */
-	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
-	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	vmcs_write(VMCS_LINK_POINTER, ~0ULL); /* no shadow VMCS */
 	regs->rax = param_guest_seed;
 	kprintf("vmcs: guest: 64-bit, RIP=guest_entry (0x%llx), RSP=0x%llx, "
 		"RAX=0x%llx\n", (unsigned long long)(uintptr_t)guest_entry,

@@ -28,8 +28,8 @@ static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
 static struct guest_regs guest_regs;
 
-/** Fill the VMCS for the guest (guest64.c). */
-void guest64_setup(struct guest_regs *regs);
+/** The guest: its controls and guest state (guest64.c). */
+extern const struct vmcs_guest guest64;
 
 /** Called by longmode.asm in 64-bit mode; never returns. */
 void kernel_main(void);
@@ -48,10 +48,10 @@ void kernel_main(void)
 	vmx_print_capabilities();       /* SDM Appendix A */
 	vmx_enable();                   /* SDM 23.7: VMXON */
 	vmcs_load(vmcs);                /* SDM 24.11.3: VMCLEAR, VMPTRLD */
-	vmcs_setup_host(host_stack + sizeof(host_stack));   /* SDM 24.5 */
-	guest64_setup(&guest_regs);     /* SDM 24.4, 24.6-24.8 */
+	vmcs_setup(&guest64, host_stack + sizeof(host_stack), &guest_regs);
+					/* vmcs.c: SDM 24.4-24.8 */
 	if (vmcheck_guest_state() && !param_skip_check)     /* SDM 26.3.1 */
-		power_off(6);
+		power_off(POWER_FAIL_GUEST_STATE);
 	kprintf("vmx: VMLAUNCH\n");
 	status = vmx_launch(&guest_regs);  /* SDM 30.3; exits: exit.c */
 	vmx_check(status, "VMLAUNCH");

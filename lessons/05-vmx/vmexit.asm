@@ -3,25 +3,59 @@
 ; VMLAUNCH and VMRESUME load the guest's RSP, RIP and RFLAGS from the VMCS,
 ; but its other general registers are whatever the hypervisor leaves in
 ; them; on a VM exit they still hold the guest's values. So the entry path
-; loads them from a struct guest_regs (vmx.h), and the exit path saves them
-; into one, on the host stack, before any C code can clobber them.
-; SDM Vol. 3C, 27.1 "Architectural State Before a VM Exit".
+; loads them from a struct guest_regs (guest_regs.h), and the exit path saves
+; them into one, on the host stack, before any C code can clobber them.
+; SDM Vol. 3C, 27.1 "Architectural State Before a VM Exit". The struct's
+; offsets (GUEST_REGS_*) and enum vmx_status (VMX_FAIL_*) are C's, read
+; from the generated kit.inc.
+
+%include "kit.inc"      ; GUEST_REGS_*: guest_regs.h; VMX_FAIL_*: vmx_ops.h
 
         bits    64
         section .text
 
-; Offsets of struct guest_regs, in the order the exit path pushes them.
-%define REG(n)  [rdi + (n) * 8]
-SLOT_RAX equ 0
-SLOT_RCX equ 1
-SLOT_RDX equ 2
-SLOT_RBX equ 3
-SLOT_RBP equ 4
-SLOT_RSI equ 5
-SLOT_RDI equ 6
-SLOT_R8  equ 7                          ; r9..r15 follow
-VMX_FAIL_INVALID equ 1                  ; enum vmx_status (vmx_ops.h)
-VMX_FAIL_VALID   equ 2
+; A struct guest_regs on the host stack, rounded up so that RSP stays
+; 16-byte aligned (HOST_RSP is) for the call into C.
+GUEST_REGS_FRAME equ (GUEST_REGS_SIZE + 15) & ~15 ; bytes the exit path reserves
+
+; GUEST_REGS_LOAD base - load the fifteen registers from [base].
+; RDI is loaded last: it may be the base.
+%macro GUEST_REGS_LOAD 1
+        mov     rax, [%1 + GUEST_REGS_RAX]
+        mov     rcx, [%1 + GUEST_REGS_RCX]
+        mov     rdx, [%1 + GUEST_REGS_RDX]
+        mov     rbx, [%1 + GUEST_REGS_RBX]
+        mov     rbp, [%1 + GUEST_REGS_RBP]
+        mov     rsi, [%1 + GUEST_REGS_RSI]
+        mov     r8,  [%1 + GUEST_REGS_R8]
+        mov     r9,  [%1 + GUEST_REGS_R9]
+        mov     r10, [%1 + GUEST_REGS_R10]
+        mov     r11, [%1 + GUEST_REGS_R11]
+        mov     r12, [%1 + GUEST_REGS_R12]
+        mov     r13, [%1 + GUEST_REGS_R13]
+        mov     r14, [%1 + GUEST_REGS_R14]
+        mov     r15, [%1 + GUEST_REGS_R15]
+        mov     rdi, [%1 + GUEST_REGS_RDI]
+%endmacro
+
+; GUEST_REGS_SAVE base - store the fifteen registers to [base].
+%macro GUEST_REGS_SAVE 1
+        mov     [%1 + GUEST_REGS_RAX], rax
+        mov     [%1 + GUEST_REGS_RCX], rcx
+        mov     [%1 + GUEST_REGS_RDX], rdx
+        mov     [%1 + GUEST_REGS_RBX], rbx
+        mov     [%1 + GUEST_REGS_RBP], rbp
+        mov     [%1 + GUEST_REGS_RSI], rsi
+        mov     [%1 + GUEST_REGS_RDI], rdi
+        mov     [%1 + GUEST_REGS_R8], r8
+        mov     [%1 + GUEST_REGS_R9], r9
+        mov     [%1 + GUEST_REGS_R10], r10
+        mov     [%1 + GUEST_REGS_R11], r11
+        mov     [%1 + GUEST_REGS_R12], r12
+        mov     [%1 + GUEST_REGS_R13], r13
+        mov     [%1 + GUEST_REGS_R14], r14
+        mov     [%1 + GUEST_REGS_R15], r15
+%endmacro
 
 ; vmx_launch - enter the guest for the first time.
 ; Entry: RDI = struct guest_regs *.  Returns: only if VMLAUNCH fails, with
@@ -35,21 +69,7 @@ vmx_launch:
         push    r13
         push    r14
         push    r15
-        mov     rax, REG(SLOT_RAX)
-        mov     rcx, REG(SLOT_RCX)
-        mov     rdx, REG(SLOT_RDX)
-        mov     rbx, REG(SLOT_RBX)
-        mov     rbp, REG(SLOT_RBP)
-        mov     rsi, REG(SLOT_RSI)
-        mov     r8,  REG(SLOT_R8)
-        mov     r9,  REG(SLOT_R8 + 1)
-        mov     r10, REG(SLOT_R8 + 2)
-        mov     r11, REG(SLOT_R8 + 3)
-        mov     r12, REG(SLOT_R8 + 4)
-        mov     r13, REG(SLOT_R8 + 5)
-        mov     r14, REG(SLOT_R8 + 6)
-        mov     r15, REG(SLOT_R8 + 7)
-        mov     rdi, REG(SLOT_RDI)           ; last: it was our pointer
+        GUEST_REGS_LOAD rdi             ; RDI last: it was our pointer
         vmlaunch                        ; SDM 30.3 "VMLAUNCH/VMRESUME"
         ; Still here: VMfailInvalid (CF) or VMfailValid (ZF).
         mov     eax, VMX_FAIL_INVALID
@@ -65,46 +85,18 @@ vmx_launch:
 
 ; vmexit_entry - where every VM exit lands (the VMCS's HOST_RIP), with RSP
 ; = HOST_RSP, the top of the hypervisor's own stack, and the host's CR3,
-; segments and EFER already loaded by the processor. Interrupts are off
-; (RFLAGS is cleared on exit).
+; segments and EFER already loaded by the processor (SDM 27.5). Interrupts
+; are off (RFLAGS is cleared on exit).
         global  vmexit_entry
         extern  vmexit_dispatch, vmx_resume_failed
 vmexit_entry:
-        push    r15                     ; build a struct guest_regs on the
-        push    r14                     ; stack, last member first
-        push    r13
-        push    r12
-        push    r11
-        push    r10
-        push    r9
-        push    r8
-        push    rdi
-        push    rsi
-        push    rbp
-        push    rbx
-        push    rdx
-        push    rcx
-        push    rax
+        sub     rsp, GUEST_REGS_FRAME   ; a struct guest_regs on the stack
+        GUEST_REGS_SAVE rsp
         mov     rdi, rsp                ; the C handler's argument
-        sub     rsp, 8                  ; 15 pushes: realign to 16 bytes
         call    vmexit_dispatch         ; may change the saved registers
-        add     rsp, 8
-        pop     rax
-        pop     rcx
-        pop     rdx
-        pop     rbx
-        pop     rbp
-        pop     rsi
-        pop     rdi
-        pop     r8
-        pop     r9
-        pop     r10
-        pop     r11
-        pop     r12
-        pop     r13
-        pop     r14
-        pop     r15
-        vmresume                        ; back into the guest
+        GUEST_REGS_LOAD rsp
+        add     rsp, GUEST_REGS_FRAME
+        vmresume                        ; back into the guest (SDM 30.3)
         ; Still here: VMRESUME failed. Say why; this does not return.
         mov     edi, VMX_FAIL_INVALID
         jc      .failed

@@ -1,12 +1,15 @@
 /**
  * @file vmx.c
- * @brief Detect VMX, enter and leave VMX operation, and load a VMCS.
+ * @brief Detect VMX, enter and leave VMX operation.
  * @ingroup lesson05
  *
  * The sequence of SDM Vol. 3C, 23.7 "Enabling and Entering VMX Operation":
  * check CPUID, make IA32_FEATURE_CONTROL allow VMXON, give CR0 and CR4 the
  * values VMX requires (23.8 "Restrictions on VMX Operation"), set
- * CR4.VMXE, and execute VMXON with a VMXON region. (Section numbers are
+ * CR4.VMXE, and execute VMXON with a VMXON region. Filling a VMCS is
+ * vmcs.c's business; this file also turns the capability MSRs into control
+ * values (vmx_adjust_controls()) and every failed VMX instruction into a
+ * message (vmx_check(), and vmcs_read()/vmcs_write(), which use it). (Section numbers are
  * those of the SDM editions of 2016-2021, which the course cites
  * throughout; from 2022 on, Intel numbers the VMX chapters one higher.)
  */
@@ -19,8 +22,7 @@
 /* SDM 24.2: 4 KiB, aligned, written by software only for its revision ID. */
 static uint8_t vmxon_region[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-/** Bits 30:0 of IA32_VMX_BASIC: the revision both regions must carry. */
-static uint32_t vmx_revision(void)
+uint32_t vmx_revision(void)
 {
 	return (uint32_t)rdmsr(MSR_IA32_VMX_BASIC) & 0x7FFFFFFF;
 }
@@ -40,17 +42,19 @@ void vmx_check(enum vmx_status status, const char *what)
 	      vm_instruction_error_name((unsigned int)error));
 }
 
+/* VMREAD and VMWRITE sit here, next to vmx_check(), which the compiler
+ * then inlines: every exit handler's field access passes through them. */
 uint64_t vmcs_read(enum vmcs_field field)
 {
 	uint64_t value = 0;
 
-	vmx_check(__vmread(field, &value), "VMREAD");
+	vmx_check(__vmread(field, &value), "VMREAD");   /* SDM 30.3 */
 	return value;
 }
 
 void vmcs_write(enum vmcs_field field, uint64_t value)
 {
-	enum vmx_status status = __vmwrite(field, value);
+	enum vmx_status status = __vmwrite(field, value);   /* SDM 30.3 */
 
 	if (status != VMX_OK)
 		kprintf("vmx: VMWRITE of field 0x%04x = 0x%llx failed\n", field,
@@ -63,7 +67,7 @@ void vmx_detect(void)
 	if (!(cpuid(1, 0).ecx & CPUID_1_ECX_VMX)) {
 		kprintf("vmx: this CPU has no VMX (CPUID.1:ECX.VMX[bit 5] is "
 			"clear): lesson 05 needs Intel VT-x\n");
-		power_off(2);
+		power_off(POWER_FAIL_NO_VMX);
 	}
 	kprintf("vmx: CPUID.1:ECX.VMX[bit 5] = 1: VMX is supported\n");
 }
@@ -88,7 +92,7 @@ static void vmx_enable_feature_control(void)
 	} else if (!(feat & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX)) {
 		kprintf("vmx: IA32_FEATURE_CONTROL is locked with VMX disabled "
 			"(enable VT-x in the firmware setup)\n");
-		power_off(3);
+		power_off(POWER_FAIL_VMX_LOCKED);
 	}
 }
 
@@ -124,21 +128,10 @@ void vmx_enable(void)
 
 void vmx_disable(void)
 {
+	/* SDM 30.3 "VMXOFF"; then CR4.VMXE may be cleared again (23.8). */
 	vmx_check(__vmxoff(), "VMXOFF");
 	write_cr4(read_cr4() & ~CR4_VMXE);
 	kprintf("vmx: VMXOFF: left VMX operation\n");
-}
-
-void vmcs_load(void *vmcs)
-{
-	uint64_t pa = virt_to_phys(vmcs);
-
-	/* SDM 24.2: bits 30:0 revision ID, bit 31 (shadow VMCS) clear. */
-	*(uint32_t *)vmcs = vmx_revision();
-	vmx_check(__vmclear(pa), "VMCLEAR");  /* state "clear", in memory */
-	vmx_check(__vmptrld(pa), "VMPTRLD");  /* the current VMCS */
-	kprintf("vmx: VMCLEAR and VMPTRLD of the VMCS at physical 0x%llx\n",
-		(unsigned long long)pa);
 }
 
 uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name)
@@ -155,7 +148,7 @@ uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name)
 		kprintf("vmx: %s controls: this CPU cannot set bits 0x%08x "
 			"(MSR 0x%x allows 0x%08x)\n", name, missing, msr,
 			may_be_one);
-		power_off(4);
+		power_off(POWER_FAIL_VMX_CONTROLS);
 	}
 	return want | must_be_one;
 	/* END SOLUTION */
@@ -163,6 +156,7 @@ uint32_t vmx_adjust_controls(uint32_t want, uint32_t msr, const char *name)
 
 void vmx_resume_failed(enum vmx_status status)
 {
+	/* SDM 30.3 "VMLAUNCH/VMRESUME": VMfailValid names why in the VMCS. */
 	vmx_check(status, "VMRESUME");
 	panic("VMRESUME returned without an error");
 }

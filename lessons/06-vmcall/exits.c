@@ -20,7 +20,7 @@ char param_brand[48] KIT_PARAM = "Kit Hypervisor virtual CPU";
 
 static unsigned long exit_counts[EXIT_REASON_MAX];
 static const char *stop_reason = "unknown";
-static int stop_status = 1;
+static int stop_status = POWER_FAIL;
 
 void vm_set_stop_reason(const char *why, int status)
 {
@@ -35,7 +35,8 @@ void vm_skip_instruction(void)
 		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 }
 
-/* CPUID: the host's answer, except the brand string, which is ours. */
+/* CPUID: the host's answer, except the brand string, which is ours. CPUID
+ * exits whatever the controls say (SDM 25.1.2). */
 static enum exit_action exit_handle_cpuid(struct guest_regs *regs)
 {
 	uint32_t leaf = (uint32_t)regs->rax, subleaf = (uint32_t)regs->rcx;
@@ -54,10 +55,11 @@ static enum exit_action exit_handle_cpuid(struct guest_regs *regs)
 static enum exit_action exit_handle_hlt(struct guest_regs *regs)
 {
 	(void)regs;
-	/* No interrupts reach VM1: a halted VM1 would never wake up. */
+	/* HLT exits because of CPU_BASED_HLT_EXITING (SDM 24.6.2). No
+	 * interrupts reach VM1: a halted VM1 would never wake up. */
 	kprintf("vm: VM1 executed HLT at 0x%llx\n",
 		(unsigned long long)vmcs_read(GUEST_RIP));
-	vm_set_stop_reason("HLT", 8);
+	vm_set_stop_reason("HLT", POWER_FAIL_GUEST_HLT);
 	return VM_STOP;
 }
 
@@ -78,16 +80,17 @@ static enum exit_action exit_handle_ept_violation(struct guest_regs *regs)
 		q & EPT_VIOL_READABLE ? " R" : "",
 		q & EPT_VIOL_WRITABLE ? " W" : "",
 		q & EPT_VIOL_EXECUTABLE ? " X" : "", (unsigned long long)q);
-	vm_set_stop_reason("EPT violation", 7);
+	vm_set_stop_reason("EPT violation", POWER_FAIL_EPT_VIOLATION);
 	return VM_STOP;
 }
 
 static enum exit_action exit_handle_triple_fault(struct guest_regs *regs)
 {
 	(void)regs;
+	/* A triple fault in the guest is a VM exit, not a reset (SDM 25.2). */
 	kprintf("vm: VM1 triple-faulted at 0x%llx: it would have reset\n",
 		(unsigned long long)vmcs_read(GUEST_RIP));
-	vm_set_stop_reason("triple fault", 9);
+	vm_set_stop_reason("triple fault", POWER_FAIL_TRIPLE_FAULT);
 	return VM_STOP;
 }
 
@@ -96,11 +99,13 @@ static enum exit_action exit_handle_unexpected(struct guest_regs *regs)
 	unsigned int reason = vmcs_read(VM_EXIT_REASON) & VMX_EXIT_REASON_MASK;
 
 	(void)regs;
+	/* The qualification's meaning depends on the reason (SDM 27.2.1). */
 	kprintf("vm: unexpected exit reason %u (%s), qualification 0x%llx, "
 		"at 0x%llx\n", reason, exit_reason_name(reason),
 		(unsigned long long)vmcs_read(EXIT_QUALIFICATION),
 		(unsigned long long)vmcs_read(GUEST_RIP));
-	vm_set_stop_reason("unexpected exit", 10);
+	vm_set_stop_reason("unexpected exit",
+			   POWER_FAIL_UNEXPECTED_EXIT);
 	return VM_STOP;
 }
 
@@ -138,11 +143,12 @@ void vmexit_dispatch(struct guest_regs *regs)
 	exit_handler_t handler;
 
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		/* SDM 26.7: the entry failed after VMLAUNCH looked fine. */
 		kprintf("vmexit: VM entry failed: exit reason %u (%s), "
 			"qualification 0x%llx\n", basic,
 			exit_reason_name(basic),
 			(unsigned long long)vmcs_read(EXIT_QUALIFICATION));
-		vm_set_stop_reason("VM entry failed", 5);
+		vm_set_stop_reason("VM entry failed", POWER_FAIL_VM_ENTRY);
 		vm_stop();
 	}
 	handler = basic < EXIT_REASON_MAX && exit_handlers[basic] ?

@@ -5,10 +5,11 @@
  *
  * VM1 asks by number (EAX) with arguments in EBX, ECX, EDX, as
  * hypercall.h documents. Addresses are guest-physical: the hypervisor
- * reads them through EPT (vm_guest_memory), never trusting the guest to
- * stay inside its RAM. Every call, valid or not, returns to the guest with
- * a result in EAX, except HC_EXIT.
+ * reads them through EPT (guest_mem_read(), guest_mem.c), never trusting
+ * the guest to stay inside its RAM. Every call, valid or not, returns to
+ * the guest with a result in EAX, except HC_EXIT.
  */
+#include "guest_mem.h"
 #include "hypercall.h"
 #include "kprintf.h"
 #include "power.h"
@@ -17,17 +18,16 @@
 /* Print @p len bytes of guest memory at @p gpa: the guest's own text. */
 static uint32_t hc_print(uint64_t gpa, uint64_t len)
 {
-	/* Exercise: check the length, find the text through EPT with
-	 * vm_guest_memory() and print it; return the count or an error. */
+	/* Exercise: check the length, copy the text out of guest memory with
+	 * guest_mem_read() and print it; return the count or an error. */
 	/* BEGIN SOLUTION: hypercall-print */
-	const char *text;
+	static char text[HC_PRINT_MAX];  /* one VM on one CPU: one copy */
 
 	if (len > HC_PRINT_MAX)
 		return HC_ERR_TOO_LONG;
 	if (len == 0)
 		return 0;               /* nothing to print, nothing to check */
-	text = vm_guest_memory(gpa, len);
-	if (!text)
+	if (guest_mem_read(gpa, text, len))
 		return HC_ERR_FAULT;
 	for (uint64_t i = 0; i < len; i++) {
 		char c = text[i];

@@ -4,8 +4,9 @@
  * @ingroup lesson06
  *
  * Lesson 05's VMX layer runs a different guest: VM1, a real-mode program in
- * 64 KiB of its own, mapped by EPT and nothing else. From here on the
- * hypervisor only reacts: every VM exit goes to exits.c.
+ * 64 KiB of its own, mapped by EPT and nothing else. guest_rm.c creates
+ * it; lesson 05's vmcs.c fills its VMCS. From VMLAUNCH on the hypervisor
+ * only reacts: every VM exit goes to exits.c.
  */
 #include "console.h"
 #include "gdt64.h"
@@ -25,19 +26,22 @@ void kernel_main(void);
 
 void kernel_main(void)
 {
+	const struct vmcs_guest *vm1;
+
 	serial_init();
 	console_init((uintptr_t)phys_to_virt(VGA_TEXT_BUFFER));
 	kprintf("Lesson 06: a hypervisor and its first VM\n");
 	gdt64_init();
 	idt_init();                     /* lesson 04's exception reports */
-	vmx_detect();                   /* as lesson 05 */
-	vmx_enable();
-	vmcs_load(vmcs);
-	vmcs_setup_host(host_stack + sizeof(host_stack));
-	vm_setup(&vm1_regs);            /* EPT, real mode, VM1's program */
-	if (vmcheck_guest_state())
-		power_off(6);
+	vmx_detect();                   /* as lesson 05: SDM 23.6 */
+	vmx_enable();                   /* SDM 23.7: VMXON */
+	vmcs_load(vmcs);                /* SDM 24.11.3: VMCLEAR, VMPTRLD */
+	vm1 = vm1_create();             /* guest_rm.c: RAM, EPT, program */
+	vmcs_setup(vm1, host_stack + sizeof(host_stack), &vm1_regs);
+					/* vmcs.c: SDM 24.4-24.8, real mode */
+	if (vmcheck_guest_state())      /* SDM 26.3.1 */
+		power_off(POWER_FAIL_GUEST_STATE);
 	kprintf("vm: VMLAUNCH VM1\n");
-	vmx_check(vmx_launch(&vm1_regs), "VMLAUNCH");
+	vmx_check(vmx_launch(&vm1_regs), "VMLAUNCH");   /* SDM 30.3 */
 	panic("VMLAUNCH returned without an error");
 }

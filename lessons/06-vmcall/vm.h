@@ -1,7 +1,11 @@
 /**
  * @file vm.h
- * @brief VM1: its memory, its VMCS setup, and how its exits are handled.
+ * @brief VM1: how it is created, and how its exits are handled.
  * @ingroup lesson06
+ *
+ * guest_rm.c creates VM1 (vm1_create()); lesson 05's vmcs.c fills its VMCS
+ * from what that returns; exits.c and hypercall.c handle its exits, and
+ * reach its memory through guest_mem.h.
  */
 #ifndef LESSON06_VM_H
 #define LESSON06_VM_H
@@ -19,11 +23,12 @@ enum exit_action {
 /** An exit handler: reads the VMCS, may change @p regs, decides. */
 typedef enum exit_action (*exit_handler_t)(struct guest_regs *regs);
 
-/** Copy VM1 into its RAM, build EPT and fill the VMCS for real mode. */
-void vm_setup(struct guest_regs *regs);
-
-/** The guest's RAM, seen from the host, for hypercalls (NULL outside). */
-void *vm_guest_memory(uint64_t gpa, uint64_t length);
+/**
+ * Give VM1 its RAM and EPT (guest_mem.c) and copy its program in.
+ * @return VM1 as vmcs_setup() takes it: its controls (EPT, unrestricted
+ * guest, HLT and I/O exiting) and its real-mode guest state.
+ */
+const struct vmcs_guest *vm1_create(void);
 
 /** Move the guest past the instruction that exited. */
 void vm_skip_instruction(void);

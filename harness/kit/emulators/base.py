@@ -9,13 +9,28 @@ monitor, Bochs' debugger), and how its exit and log say the guest ended.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, Optional
 
 LOG_READ = 1 << 20                  # a log is only ever read from its end
+KIT = Path(__file__).resolve().parents[3]
+
+
+def kit_constants(header: str) -> dict:
+    """The numbers a header of common/include/ defines, read as the build
+    reads them (common/tools/h2inc.py): the harness keeps no copy."""
+    sys.path.insert(0, str(KIT / "common" / "tools"))
+    try:
+        import h2inc
+    finally:
+        sys.path.pop(0)
+    path = str(KIT / "common" / "include" / header)
+    return json.loads(h2inc.as_json(h2inc.constants([path])))
 
 
 class EmulatorMissing(RuntimeError):

@@ -16,11 +16,15 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .base import EXCEPTION_NAMES, Machine, Run, Runner, cpu_mode, tail
+from .base import (EXCEPTION_NAMES, Machine, Run, Runner, cpu_mode,
+                   kit_constants, tail)
 
 QEMU = "qemu-system-x86_64"
-QEMU_EXIT_PASS = (0x10 << 1) | 1    # common/power.h: DEBUG_EXIT_PASS
-QEMU_EXIT_FAIL = (0x11 << 1) | 1    # common/power.h: DEBUG_EXIT_FAIL
+# The kit's power-off (common/include/power.h) writes DEBUG_EXIT_PASS or
+# _FAIL to isa-debug-exit's port; QEMU exits with (code << 1) | 1.
+POWER = kit_constants("power.h")
+QEMU_EXIT_PASS = (POWER["DEBUG_EXIT_PASS"] << 1) | 1
+QEMU_EXIT_FAIL = (POWER["DEBUG_EXIT_FAIL"] << 1) | 1
 MONITOR_CAP = 1 << 20               # bytes one monitor answer may have
 
 
@@ -108,7 +112,8 @@ def command(disk: Path, work: Path, machine: Machine, display: str = "none",
         cmd += ["-monitor",
                 f"unix:{work / 'monitor.sock'},server=on,wait=off"]
     if debug_exit:
-        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        cmd += ["-device", f"isa-debug-exit,iobase="
+                f"{POWER['DEBUG_EXIT_PORT']:#x},iosize=0x04"]
     else:                            # make run HOLD=1: keep the last screen
         cmd += ["-action", "shutdown=pause"]
     if display == "none":

@@ -1,0 +1,57 @@
+/**
+ * @file guest_mem.c
+ * @brief VM1's RAM, reached by guest-physical address through EPT.
+ * @ingroup lesson06
+ *
+ * VM1's 64 KiB are an ordinary array of the hypervisor's, which only EPT
+ * makes visible to the guest (SDM Vol. 3C, 28.2 "The Extended Page Table
+ * Mechanism"). The hypervisor could index the array directly; it walks
+ * EPT instead (ept_translate()), so that it sees exactly what the guest
+ * sees, and a guest-physical address the guest cannot reach is one the
+ * hypervisor will not touch for it either.
+ */
+#include "ept.h"
+#include "guest_mem.h"
+#include "hypercall.h"
+#include "paging.h"
+#include "string.h"
+
+/* VM1's RAM: host memory that only EPT makes visible to the guest. */
+static uint8_t guest_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+uint64_t guest_mem_init(void)
+{
+	return ept_init(guest_ram, sizeof(guest_ram));
+}
+
+/* The host address of guest-physical [gpa, gpa + len), or NULL. */
+static void *guest_mem_map(uint64_t gpa, uint64_t len)
+{
+	uint8_t *start = ept_translate(gpa);
+
+	/* VM1's RAM is one contiguous block: check both ends through EPT. */
+	if (!start || !len || gpa + len < gpa ||
+	    ept_translate(gpa + len - 1) != start + len - 1)
+		return NULL;
+	return start;
+}
+
+int guest_mem_read(uint64_t gpa, void *buf, uint64_t len)
+{
+	const void *from = guest_mem_map(gpa, len);
+
+	if (!from)
+		return -1;
+	memcpy(buf, from, len);
+	return 0;
+}
+
+int guest_mem_write(uint64_t gpa, const void *buf, uint64_t len)
+{
+	void *to = guest_mem_map(gpa, len);
+
+	if (!to)
+		return -1;
+	memcpy(to, buf, len);
+	return 0;
+}
