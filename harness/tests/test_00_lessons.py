@@ -130,3 +130,21 @@ def test_it_is_graded(kit, tmp_path):
     assert (res["score"], res["max_score"]) == (2, 2)
     assert res["extra_data"]["lessons"] == {"09": {"score": 2,
                                                   "max_score": 2}}
+
+
+def test_it_has_a_page_and_a_module_in_the_book(kit, tmp_path):
+    """The book's pages, as make docs writes them for doxygen, include the
+    throwaway lesson's chapter (from its README) and its module (titled
+    from it): no page or group is listed anywhere by hand."""
+    proc = run(kit, "-c", "import sys; from pathlib import Path; "
+               "from kit import docs; docs.write_pages(Path(sys.argv[1]), "
+               "Path(sys.argv[1]) / 'shots')", str(tmp_path / "pages"))
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "pages" / "lesson09.md").read_text()
+    assert page.startswith("# Lesson 09: A throwaway lesson {#lesson09_page}")
+    assert "It prints one byte." in page
+    groups = (tmp_path / "pages" / "lesson_groups.dox").read_text()
+    assert ("@defgroup lesson09 Lesson 09: A throwaway lesson\n"
+            " * @brief It prints one byte. The chapter: @ref lesson09_page."
+            in groups)
+
