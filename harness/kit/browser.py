@@ -8,6 +8,9 @@ nothing but the standard library.
         page.links       # every <a href>, as the browser resolved it
         page.failed      # resources that did not load: [(url, error)]
         page.errors      # JavaScript exceptions
+        page.settled     # False: still loading or changing after SETTLE s
+        # and once the page's own scripts have built it (JavaScript):
+        page = browser.load(path, ready="document.getElementById('menu')")
 
 The protocol: Chromium reads commands from file descriptor 3 and writes
 answers and events to descriptor 4, as JSON objects each ended by a NUL
@@ -36,21 +39,52 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--disable-sync", "--disable-extensions", "--mute-audio",
          "--remote-debugging-pipe"]
 
-# What a page shows, collected in the page itself once it has loaded and its
-# scripts' late images (doxygen's search box) have loaded or failed too.
-INSPECT = """(async () => {
-  const pending = [...document.images].filter(i => !i.complete).map(i =>
-      new Promise(done => { i.onload = i.onerror = done; }));
-  await Promise.race([Promise.all(pending),
-                      new Promise(done => setTimeout(done, 5000))]);
+# How long a page may take, after its load event, to settle (seconds), and
+# how long its document must stay unchanged to count as settled.
+SETTLE = 10.0
+QUIET = 0.05
+
+# What a page shows, collected in the page itself once it has settled: its
+# document complete, the caller's readiness test (if any) true, no element
+# added (nor an image's src changed) for QUIET seconds, and every image in
+# the document loaded or failed. Scripts add images after the load event
+# (doxygen's search box, from a timer, while the nav tree's image is still
+# loading), so the images are looked up again after every wait, and the
+# snapshot is taken in the same turn as the check that none is still
+# loading: an image the snapshot shows incomplete really did not load within
+# SETTLE seconds. Called as (ready, settle_ms, quiet_ms).
+INSPECT = """async (ready, limit, quiet) => {
+  const end = performance.now() + limit;
+  const left = () => Math.max(0, end - performance.now());
+  const sleep = ms => new Promise(done => setTimeout(done, Math.min(ms, left())));
+  const ended = i => new Promise(done => {
+      i.addEventListener('load', done, {once: true});
+      i.addEventListener('error', done, {once: true}); });
+  let changed = performance.now();
+  const watch = new MutationObserver(() => { changed = performance.now(); });
+  watch.observe(document, {childList: true, subtree: true,
+                           attributes: true, attributeFilter: ['src', 'srcset']});
+  const isReady = () => document.readyState === 'complete' &&
+      (!ready || Boolean((0, eval)(ready)));
+  let settled = false;
+  for (;;) {
+    const pending = [...document.images].filter(i => !i.complete);
+    const calm = performance.now() - changed >= quiet;
+    if (!pending.length && calm && isReady()) { settled = true; break; }
+    if (!left()) break;
+    // Until one of them loads or fails, or a moment has passed: look again.
+    await Promise.race([...pending.map(ended), sleep(quiet)]);
+  }
+  watch.disconnect();
   return JSON.stringify({
+  settled, ready: isReady(),
   title: document.title,
   images: [...document.images].map(i => ({src: i.currentSrc || i.src,
       complete: i.complete, width: i.naturalWidth, height: i.naturalHeight})),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   frames: [...document.querySelectorAll('iframe[src]')].map(f => f.src),
   });
-})()"""
+}"""
 
 
 def _pipe() -> tuple[int, int]:
@@ -83,6 +117,9 @@ class Page:
     frames: list
     failed: list          # [(url, error text)] of resources that failed
     errors: list          # JavaScript exceptions, as text
+    settled: bool = True  # False: images still loading, the document still
+                          # changing or @ready still false after SETTLE s
+    ready: bool = True    # the caller's readiness test, at the snapshot
 
 
 class Chromium:
@@ -136,16 +173,17 @@ class Chromium:
         return json.loads(raw)
 
     def call(self, method: str, params: Optional[dict] = None,
-             session: bool = False) -> dict:
-        """Send one command and return its result; events that arrive
-        meanwhile are kept for wait_for()."""
+             session: bool = False, longer: float = 0.0) -> dict:
+        """Send one command and return its result, waiting @longer seconds
+        more than the browser's timeout for it; events that arrive meanwhile
+        are kept for wait_for()."""
         self._next_id += 1
         message = {"id": self._next_id, "method": method,
                    "params": params or {}}
         if session:
             message["sessionId"] = self.session
         os.write(self._cmd_w, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + self.timeout + longer
         while True:
             reply = self._read_message(deadline)
             if reply.get("id") == self._next_id:
@@ -164,15 +202,23 @@ class Chromium:
             self._events.append(self._read_message(deadline))
 
     # ------------------------------------------------------------ pages
-    def load(self, path: Path) -> Page:
-        """Open file @path, wait until it and everything it uses has loaded
-        (the load event), and report what the page shows."""
-        url = Path(path).resolve().as_uri()
+    def load(self, path, ready: Optional[str] = None) -> Page:
+        """Open @path (a file, or a URL given as a string), wait until it and
+        everything it uses has loaded (the load event), then until it has
+        settled (INSPECT: the page's own scripts, such as doxygen's menus
+        and tree, have run and every image they added has loaded or failed,
+        and JavaScript expression @ready, if given, is true), for SETTLE
+        seconds at most; and report what the page shows."""
+        if isinstance(path, str) and "://" in path:
+            url = path
+        else:
+            url = Path(path).resolve().as_uri()
         self._events.clear()
         self.call("Page.navigate", {"url": url}, session=True)
         self.wait_for("Page.loadEventFired")
-        # Let the page's own scripts (doxygen's menus and tree) run.
-        shown = json.loads(self.evaluate(INSPECT))
+        shown = json.loads(self.evaluate(
+            f"({INSPECT})({json.dumps(ready)}, {SETTLE * 1000:.0f}, "
+            f"{QUIET * 1000:.0f})", longer=SETTLE))
         requests = {e["params"]["requestId"]: e["params"]["request"]["url"]
                     for e in self._events
                     if e.get("method") == "Network.requestWillBeSent"}
@@ -186,13 +232,15 @@ class Chromium:
                   for e in self._events
                   if e.get("method") == "Runtime.exceptionThrown"]
         return Page(url, shown["title"], shown["images"], shown["links"],
-                    shown["frames"], failed, errors)
+                    shown["frames"], failed, errors, shown["settled"],
+                    shown["ready"])
 
-    def evaluate(self, expression: str):
-        """The value of JavaScript @expression (promises are awaited)."""
+    def evaluate(self, expression: str, longer: float = 0.0):
+        """The value of JavaScript @expression (promises are awaited, for
+        @longer seconds more than the browser's timeout)."""
         result = self.call("Runtime.evaluate", {
             "expression": expression, "returnByValue": True,
-            "awaitPromise": True}, session=True)
+            "awaitPromise": True}, session=True, longer=longer)
         if "exceptionDetails" in result:
             raise BrowserError(f"JavaScript failed: "
                                f"{result['exceptionDetails']}")

@@ -12,6 +12,10 @@ import re
 import shutil
 import struct
 import subprocess
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -305,13 +309,29 @@ def broken_links(html: Path) -> list[str]:
     return broken
 
 
+# A book page is ready when doxygen's scripts have built it: the search box
+# (menu.js adds it, with its images, from timers after the load event) and
+# the nav tree's sync button. The browser then waits for every image those
+# scripts added, so each page's search images are checked, every time.
+BOOK_READY = ("document.getElementById('MSearchSelect') !== null && "
+              "document.querySelector('#nav-sync img') !== null")
+SEARCH_IMAGE = "search/mag_sel.svg"
+
+
 def browser_problems(page: browser.Page, html: Path) -> list[str]:
     """What went wrong when the browser showed @page: resources that failed,
     JavaScript errors, images that did not decode, local links to files
-    that are not there."""
+    that are not there, a page that never settled (never ready, or still
+    loading after browser.SETTLE seconds)."""
     where = Path(unquote(urlparse(page.url).path)).name
     problems = [f"{where}: {url} failed to load ({error})"
                 for url, error in page.failed]
+    if not page.ready:
+        problems.append(f"{where}: not ready after {browser.SETTLE:g} s "
+                        "(its scripts did not build it)")
+    elif not page.settled:
+        problems.append(f"{where}: still loading or changing after "
+                        f"{browser.SETTLE:g} s")
     problems += [f"{where}: JavaScript error {e}" for e in page.errors]
     problems += [f"{where}: image {i['src']} did not load"
                  for i in page.images if not (i["complete"] and i["width"])]
@@ -329,8 +349,11 @@ def test_book_builds_clean_and_every_page_loads_in_chromium(tmp_path):
     Chromium, the main page, every lesson page and every other page load
     with every image, stylesheet, script and graph; each lesson QEMU can run
     shows its screenshot, as the browser decodes it; and no link anywhere
-    in the book points to a missing file or anchor. (One test, so that the
-    book is built once even when the tests run in parallel.)"""
+    in the book points to a missing file or anchor. Each page is checked
+    once doxygen's scripts have built it, with the images they add (the
+    search box's), and the check sees that image broken when it is. (One
+    test, so that the book is built once even when the tests run in
+    parallel.)"""
     need_tools("doxygen", "dot", "qemu", "chromium")
     missing = [l.name for l in lessons.all_lessons() if not l.image.exists()]
     if missing:
@@ -353,8 +376,11 @@ def test_book_builds_clean_and_every_page_loads_in_chromium(tmp_path):
     problems = []
     with browser.Chromium() as chromium:
         for name in ["index.html", *sorted(set(tag.pages.values()))]:
-            page = chromium.load(html / name)
+            page = chromium.load(html / name, ready=BOOK_READY)
             problems += browser_problems(page, html)
+            if not any(i["src"].endswith("/" + SEARCH_IMAGE)
+                       for i in page.images):
+                problems.append(f"{name}: {SEARCH_IMAGE} was not checked")
             if name not in shots:
                 continue
             png = html / shots[name]
@@ -367,3 +393,105 @@ def test_book_builds_clean_and_every_page_loads_in_chromium(tmp_path):
                                 f"{shown[0]['width']}x{shown[0]['height']}, "
                                 f"the file is {png_size(png)}")
     assert not problems, "\n".join(problems)
+
+    # The same check sees the search box's image broken (in a new browser,
+    # which has not kept the good one).
+    (html / SEARCH_IMAGE).write_text("<svg broken")
+    with browser.Chromium() as chromium:
+        problems = browser_problems(
+            chromium.load(html / "index.html", ready=BOOK_READY), html)
+    assert problems == [f"index.html: image {(html / SEARCH_IMAGE).as_uri()}"
+                        " did not load"], problems
+
+
+# ------------------------------------------------------------ the check
+LATE_IMAGES = """<!DOCTYPE html><title>images</title>
+<img src="good.png"><img src="missing.png"><img src="corrupt.png">
+<script>
+function add(src) {
+  const img = document.createElement('img');
+  img.src = src;
+  document.body.appendChild(img);
+}
+// As doxygen's scripts do: images added after the load event, the second
+// batch while the first is still loading.
+addEventListener('load', () => {
+  add('%(slow)sgood.png?first');
+  setTimeout(() => {
+    add('%(slower)sgood.png?second');
+    add('%(slower)smissing.png?late');
+    add('%(slower)scorrupt.png?late');
+    window.allAdded = true;
+  }, 100);
+});
+</script>
+"""
+
+
+class SlowFiles(SimpleHTTPRequestHandler):
+    """Files of a folder, each under /slow-N/ too, served N ms late."""
+
+    def do_GET(self):
+        head, _, rest = self.path.lstrip("/").partition("/")
+        if head.startswith("slow-") and rest:
+            time.sleep(int(head[len("slow-"):]) / 1000)
+            self.path = "/" + rest
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+def not_loaded(problems: list[str]) -> set[str]:
+    """The images the problems say did not load: the last part of each
+    URL (file name and query)."""
+    return {m.group(1).rsplit("/", 1)[-1] for m in
+            map(re.compile(r".*: image (\S+) did not load$").match, problems)
+            if m}
+
+
+def test_the_browser_check_waits_for_late_images_and_reports_broken_ones(
+        tmp_path):
+    """The book's browser check (browser_problems on what Chromium.load
+    saw) reports an image that is missing or does not decode, whether the
+    page has it or a script adds it after the load event; and does not
+    report an image a script added that is still loading when the check
+    begins (doxygen's search box: the race that made the book's test fail
+    once in a while), however many batches the scripts add: it waits for
+    them, from a file and from a server that sends them late."""
+    need_tools("chromium")
+    (tmp_path / "good.png").write_bytes(
+        screenshots.png_bytes(3, 2, bytes(range(18))))
+    (tmp_path / "corrupt.png").write_bytes(
+        screenshots.png_bytes(3, 2, bytes(18))[:40] + b"not a PNG any more")
+    (tmp_path / "late.html").write_text(LATE_IMAGES % {
+        "slow": "", "slower": ""})
+    (tmp_path / "slow.html").write_text(LATE_IMAGES % {
+        "slow": "slow-400/", "slower": "slow-800/"})
+    broken = {"missing.png", "corrupt.png",
+              "missing.png?late", "corrupt.png?late"}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(
+        SlowFiles, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with browser.Chromium() as chromium:
+            for where in (tmp_path / "late.html",
+                          f"http://127.0.0.1:{server.server_port}/slow.html"):
+                page = chromium.load(where, ready="window.allAdded === true")
+                problems = browser_problems(page, tmp_path)
+                shown = {i["src"].rsplit("/", 1)[-1] for i in page.images}
+                assert shown == broken | {"good.png", "good.png?first",
+                                          "good.png?second"}, shown
+                assert page.ready and page.settled, problems
+                assert not_loaded(problems) == broken, "\n".join(problems)
+                good = [i for i in page.images
+                        if i["src"].rsplit("/", 1)[-1].startswith("good.png")]
+                assert all((i["complete"], i["width"], i["height"]) ==
+                           (True, 3, 2) for i in good), good
+                if isinstance(where, Path):     # the files: not found
+                    assert sum("missing.png" in p and "failed to load" in p
+                               for p in problems) == 2, problems
+    finally:
+        server.shutdown()
+        server.server_close()
