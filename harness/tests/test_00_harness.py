@@ -156,6 +156,27 @@ def test_sign_refuses_an_oversized_boot_sector(tmp_path):
     assert "20 too many" in proc.stderr
 
 
+def test_mkimage_refuses_an_oversized_program(tmp_path):
+    """A program larger than the loader can place below LOAD_LIMIT (0x80000)
+    is a build error that says how large it is and what the limit is."""
+    lesson = lessons.find("02")      # the instructor's tool, on its loader
+    kit = lesson.constants
+    limit = (kit["LOAD_LIMIT"] - kit["LOAD_ADDRESS"]) // kit["SECTOR_SIZE"]
+    program = tmp_path / "big.bin"
+    program.write_bytes(bytes((limit + 1) * kit["SECTOR_SIZE"]))
+    tools = lesson.source.parents[1] / "common" / "tools"
+    proc = subprocess.run(
+        [sys.executable, str(tools / "mkimage.py"),
+         str(lesson.build / "loader.elf"), str(lesson.build / "loader.bin"),
+         str(program), str(tmp_path / "out.img")],
+        capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f"image too large: the program needs {limit + 1} sectors" in \
+        proc.stderr
+    assert f"at most {limit}" in proc.stderr
+    assert not (tmp_path / "out.img").exists()
+
+
 def test_sign_appends_the_signature(tmp_path):
     """A small program is padded to 510 bytes and signed 0x55 0xAA."""
     small = tmp_path / "small.raw"

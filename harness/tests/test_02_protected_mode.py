@@ -9,7 +9,6 @@ guest powers off.
 """
 import random
 import re
-import subprocess
 import sys
 
 import pytest
@@ -309,27 +308,6 @@ def test_loader_reports_a_bios_read_error(boot, lesson, tmp_path):
     assert re.search(r"loader: (disk read failed, BIOS error 0x[0-9A-F]{2}|"
                      r"the BIOS read fewer sectors than asked)", result.serial)
     assert "Lesson 02" not in result.serial
-
-
-@pytest.mark.points(1)
-def test_mkimage_refuses_an_oversized_program(lesson, tmp_path):
-    """A program larger than the loader can place below LOAD_LIMIT (0x80000)
-    is a build error that says how large it is and what the limit is."""
-    kit = layout(lesson)
-    limit = (kit["LOAD_LIMIT"] - kit["LOAD_ADDRESS"]) // kit["SECTOR_SIZE"]
-    program = tmp_path / "big.bin"
-    program.write_bytes(bytes((limit + 1) * kit["SECTOR_SIZE"]))
-    tools = lesson.source.parents[1] / "common" / "tools"
-    proc = subprocess.run(
-        [sys.executable, str(tools / "mkimage.py"),
-         str(lesson.build / "loader.elf"), str(lesson.build / "loader.bin"),
-         str(program), str(tmp_path / "out.img")],
-        capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert f"image too large: the program needs {limit + 1} sectors" in \
-        proc.stderr
-    assert f"at most {limit}" in proc.stderr
-    assert not (tmp_path / "out.img").exists()
 
 
 def console_model(text: str, cols: int = 80, rows: int = 25) -> list[str]:

@@ -244,9 +244,14 @@ def test_unbroken_guest_passes_the_check(boot, emulator):
 @pytest.mark.points(1)
 def test_cpu_without_vmx_is_refused(boot):
     """On a 64-bit CPU without VMX (Bochs' Athlon 64) the lesson says so
-    and powers off with FAIL instead of faulting on VMXON."""
+    and powers off with FAIL instead of faulting on VMXON; on the CPU with
+    VMX the same image says no such thing and passes (so a lesson that
+    always refuses scores nothing)."""
     result = boot(cpu={"bochs": "athlon64_clawhammer"})
     assert result.outcome == "fail", result.diagnosis
     assert "this CPU has no VMX (CPUID.1:ECX.VMX[bit 5] is clear)" in \
         result.serial
     assert "VMXON" not in result.serial
+    capable = boot()
+    assert capable.passed, capable.diagnosis
+    assert "this CPU has no VMX" not in capable.serial
