@@ -225,8 +225,7 @@ def build_lesson(tree: Path, lesson, work: Path, log: Path,
         cmd = box.wrap(["make", "--no-print-directory", "-C", folder, "-f",
                         folder / "Makefile", "all"], sandbox.BUILD)
         cwd, prefix = folder, str(tree) + os.sep
-    env = dict(private_env(work), HOME=str(work / "home"))
-    status = run_contained(cmd, env=env, cwd=cwd, log=log,
+    status = run_contained(cmd, env=private_env(work), cwd=cwd, log=log,
                            timeout=opts.build_timeout, box=box)
     if not opts.sandboxed:
         kill_strays(work)
@@ -329,10 +328,10 @@ def grade_one(sub: Submission, opts: Options, out: Path) -> dict:
         builds = work / "builds.json"
         builds.write_text(json.dumps(errors))
         status = run_harness(sub, opts, out, work, graded, builds, uid)
-        strays = kill_strays(work) + [0] * box.kill_all()
+        strays = len(kill_strays(work)) + box.kill_all()
         sandbox.reap()
         if strays:
-            notes.append(f"killed {len(strays)} process(es) left behind")
+            notes.append(f"killed {strays} process(es) left behind")
     finally:
         if opts.uids is not None:
             opts.uids.put(uid)
