@@ -8,30 +8,13 @@
         org     0x7C00
         mov     si, hello
 %include "broken.inc"
-        cli
-        lgdt    [gdt_descriptor]
-        lidt    [idt_descriptor]
-        mov     eax, cr0
-        or      al, 1                   ; CR0.PE
-        mov     cr0, eax
-        jmp     0x08:protected
-        bits    32
-protected:
-        mov     ax, 0x10
-        mov     ds, ax
-        mov     ss, ax
-        mov     esp, 0x7000
+%include "pm32.inc"
+        ENTER_PM32 idt_descriptor
 storm:  int     0x30                    ; logged by QEMU, handled by iret
         jmp     storm
 handler:
         iret
         align   8
-gdt:    dq      0
-        dq      0x00CF9A000000FFFF      ; 0x08: flat 32-bit code
-        dq      0x00CF92000000FFFF      ; 0x10: flat data
-gdt_descriptor:
-        dw      3 * 8 - 1
-        dd      gdt
 idt_descriptor:
         dw      0x31 * 8 - 1            ; vectors 0..0x30
         dd      idt - 0x30 * 8          ; only gate 0x30 is ever read

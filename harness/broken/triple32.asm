@@ -8,29 +8,11 @@
         org     0x7C00
         mov     si, hello
 %include "broken.inc"
-        cli
-        lgdt    [gdt_descriptor]
-        lidt    [empty_idt]
-        mov     eax, cr0
-        or      al, 1                   ; CR0.PE
-        mov     cr0, eax
-        jmp     0x08:protected
-        bits    32
-protected:
-        mov     ax, 0x10
-        mov     ds, ax
-        mov     ss, ax
-        mov     esp, 0x7000             ; a stack the test can recognise
+%include "pm32.inc"
+        ENTER_PM32 empty_idt
 fault_here:
         ud2                             ; -> #UD -> #GP -> #DF -> reset
         jmp     $
-        align   8
-gdt:    dq      0
-        dq      0x00CF9A000000FFFF      ; 0x08: flat 32-bit code
-        dq      0x00CF92000000FFFF      ; 0x10: flat data
-gdt_descriptor:
-        dw      3 * 8 - 1
-        dd      gdt
 empty_idt:
         dw      0                       ; limit 0: no vector fits
         dd      0
