@@ -370,6 +370,9 @@ def run_harness(sub, opts, out, work, graded, builds,
     status = run_contained(cmd, env=env, cwd=work / "run",
                            log=out / "pytest.log", timeout=opts.run_timeout)
     escape_log(out / "pytest.log")
+    junit = out / "junit.xml"
+    if junit.is_file():             # pytest leaves \r and bidi controls raw
+        junit.write_text(untrusted.xml(junit.read_text(errors="replace")))
     return status
 
 

@@ -16,6 +16,9 @@ that are not UTF-8 at all. Everything such text passes through one of:
                      and the backslash itself as \\\\, so that the original
                      bytes can always be told back from the text
     name(path)       a file name (bytes on Linux) as lossless() writes it
+    xml(text)        for XML (junit.xml): the same characters as XML
+                     character references (&#13;), which an XML reader
+                     turns back into what they were
 """
 from __future__ import annotations
 
@@ -50,6 +53,13 @@ def lossless(raw: bytes) -> str:
     text = raw.decode("utf-8", "surrogateescape").replace("\\", "\\\\")
     return "\r\n".join(_CONTROL.sub(escape, part)
                        for part in text.split("\r\n"))
+
+
+def xml(text: str) -> str:
+    """@text (XML) with every character shown() escapes written as a
+    character reference: the document means the same, and nothing in it
+    acts on a terminal that shows it."""
+    return _CONTROL.sub(lambda m: f"&#{ord(m.group()):d};", text)
 
 
 def name(path) -> str:

@@ -373,7 +373,8 @@ def test_reports_cannot_be_forged(graded):
     out = graded["class"]["out"] / "forged"
     report = (out / "report.txt").read_text()
     stdout = graded["class"]["proc"].stdout
-    for text in (report, stdout, (out / "results.json").read_text()):
+    for text in (report, stdout, (out / "results.json").read_text(),
+                 (out / "junit.xml").read_text()):
         assert "\x1b" not in text and "\r" not in text
         assert "\u202e" not in text
     res = json.loads((out / "results.json").read_text())
