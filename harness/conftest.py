@@ -150,8 +150,11 @@ def boot(request, emulator):
     request.node._kit_boots = results
 
     def run(image=None, *, log=False, **options):
-        if image is None:
-            image = lessons.find(request.module.LESSON).image
+        if image is None:           # the lesson's image, on its CPU model
+            lesson = lessons.find(request.module.LESSON)
+            image = lesson.image
+            if lesson.cpu:
+                options.setdefault("cpu", lesson.cpu)
         if kvm:
             options["accel"] = "kvm"
         refused = []

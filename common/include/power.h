@@ -42,6 +42,10 @@
 #define POWER_FAIL_GUEST_HLT 8        /**< VM1 halted: nothing wakes it */
 #define POWER_FAIL_TRIPLE_FAULT 9     /**< VM1 triple-faulted */
 #define POWER_FAIL_UNEXPECTED_EXIT 10 /**< an exit no handler expects */
+#define POWER_FAIL_NO_SVM 11          /**< lesson 08: no SVM in CPUID */
+#define POWER_FAIL_SVM_DISABLED 12    /**< VM_CR.SVMDIS: firmware said no */
+#define POWER_FAIL_NPF 13             /**< VM1 touched a page NPT lacks */
+#define POWER_FAIL_VMRUN 14           /**< VMRUN refused the VMCB */
 /** @} */
 
 /**

@@ -67,7 +67,8 @@ def cmd_run(args) -> int:
 
     interactive = takes_terminal or display in ("gtk", "x", "sdl2")
     result = emu.boot(
-        lesson.image, emulator, display=display, interactive=interactive,
+        lesson.image, emulator, cpu=lesson.cpu, display=display,
+        interactive=interactive,
         timeout=None if interactive else args.timeout,
         debug_exit=not args.hold, keep=True,
         on_serial=None if takes_terminal else echo)
@@ -135,14 +136,16 @@ def cmd_bench(args) -> int:
                 print(f"bench: {emulator} skipped: {why}")
                 continue
             images = [("floor", floor)] + [
-                (lesson.name, lesson.image) for lesson in lessons.all_lessons()
+                (lesson.name, lesson) for lesson in lessons.all_lessons()
                 if emulator in lesson.emulators]
             times = {name: [] for name, _ in images}
             notes = {name: [] for name, _ in images}
             outcomes = {}
             for _ in range(args.runs):
-                for name, image in images:
-                    result = emu.boot(image, emulator, timeout=60)
+                for name, what in images:
+                    image, cpu = (what, None) if name == "floor" else \
+                        (what.image, what.cpu)
+                    result = emu.boot(image, emulator, timeout=60, cpu=cpu)
                     times[name].append(result.seconds)
                     outcomes[name] = result.outcome
                     note = guest_note(result.serial)

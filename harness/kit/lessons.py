@@ -7,6 +7,8 @@ that folder. Its Makefile says, in plain assignments read here:
     KIND      := kernel64        # bootsector, kernel32 or kernel64
     EMULATORS := bochs           # where it runs (default: qemu bochs)
     NEEDS     := vmx             # CPU features it needs (default: none)
+    QEMU_CPU  := phenom          # optional: the CPU model each emulator
+    BOCHS_CPU := corei7_skylake_x #  boots it with (default: the runner's)
 
 A lesson that NEEDS vmx also gets a QEMU+KVM variant of its tests, run
 where KVM really has nested VMX (conftest.py).
@@ -22,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 DEFAULT_EMULATORS = ("qemu", "bochs")
-META = re.compile(r"^(KIND|EMULATORS|NEEDS)[ \t]*:?=[ \t]*([^#\n]*)", re.M)
+META = re.compile(r"^(KIND|EMULATORS|NEEDS|QEMU_CPU|BOCHS_CPU)[ \t]*:?=[ \t]*"
+                  r"([^#\n]*)", re.M)
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,6 +68,14 @@ class Lesson:
         """The emulators that can run it, as its Makefile says."""
         return tuple(_meta(self.source / "Makefile").get(
             "EMULATORS") or DEFAULT_EMULATORS)
+
+    @property
+    def cpu(self) -> dict:
+        """{emulator: CPU model} its Makefile asks for (QEMU_CPU, BOCHS_CPU),
+        as emu.boot(cpu=) takes it; {} for the runners' own models."""
+        meta = _meta(self.source / "Makefile")
+        return {name: " ".join(meta[f"{name.upper()}_CPU"])
+                for name in ("qemu", "bochs") if meta.get(f"{name.upper()}_CPU")}
 
     @property
     def needs(self) -> frozenset:

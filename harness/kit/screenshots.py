@@ -77,7 +77,8 @@ def take(lesson: lessons.Lesson, png: Path) -> None:
         raise ScreenshotError(f"{lesson.image} is missing: run make first")
     with tempfile.TemporaryDirectory(prefix="kit-shot-") as tmp:
         ppm = Path(tmp) / "screen.ppm"
-        result = emu.boot(lesson.image, "qemu", debug_exit=False,
+        result = emu.boot(lesson.image, "qemu", cpu=lesson.cpu,
+                          debug_exit=False,
                           until=POWER_OFF,
                           monitor_commands=[f"screendump {ppm}"])
         if result.outcome != "stopped":

@@ -5,7 +5,17 @@
 ; EBX = an address to touch, ECX = how many null hypercalls to time, EDX =
 ; the scenario. VM1 can see nothing but its own RAM: every other
 ; guest-physical address is unmapped in EPT, I/O instructions exit, and the
-; only way out is VMCALL (see hypercall.h for the ABI).
+; only way out is a hypercall (see hypercall.h for the ABI).
+;
+; One binary for both vendors. Intel's hypercall instruction is VMCALL
+; (0F 01 C1, SDM Vol. 3C, 30.3); AMD's is VMMCALL (0F 01 D9, AMD64 APM
+; Vol. 3, "VMMCALL"); each is #UD on the other vendor's CPU. So VM1 makes
+; every hypercall through one stub, `hypercall`, and before the first one
+; reads the CPUID vendor string (leaf 0) and, on AuthenticAMD, rewrites
+; the stub's third byte: C1 becomes D9. Paravirtualized kernels patch
+; their hypercall sites the same way (Linux's alternatives, KVM's
+; "hypercall patching"). Lesson 06 (VMX, Bochs) runs it with VMCALL,
+; lesson 08 (SVM, QEMU) with VMMCALL.
 
 %include "kit.inc"                      ; HC_*, GUEST_*, SCENARIO_*
 
@@ -27,6 +37,7 @@ main:
         mov     [touch_gpa], ebx
         mov     [bench_count], ecx
         mov     [scenario], dl
+        call    hypercall_choose        ; 0. VMCALL or VMMCALL, once
 
         mov     si, greeting            ; 1. say hello, through the
         call    print                   ;    hypervisor (HC_PRINT)
@@ -43,7 +54,7 @@ main:
         call    benchmark               ; 4. time null hypercalls
         mov     eax, HC_EXIT            ; 5. done: exit with status 0
         xor     ebx, ebx
-        vmcall
+        call    hypercall
         hlt                             ; HC_EXIT does not return
 
 ; --- the scenarios that end VM1 badly --------------------------------------
@@ -65,18 +76,40 @@ port_io:
         out     0x80, al                ; I/O exits unconditionally here
         hlt
 
-; --- CPUID: vendor and brand ------------------------------------------------
-; show_cpu - print the vendor (leaf 0) and brand string (0x80000002-4).
-show_cpu:
+; --- the hypercall instruction, chosen by vendor ----------------------------
+; hypercall - the one hypercall instruction VM1 has: VMCALL as assembled,
+; VMMCALL once hypercall_choose has patched it. Entry: EAX = number, EBX,
+; ECX, EDX = arguments (hypercall.h). Returns: EAX = result.
+hypercall:
+        vmcall                          ; 0F 01 C1; on AMD: 0F 01 D9
+        ret
+HYPERCALL_MODRM equ hypercall + 2       ; the byte that tells them apart
+VMMCALL_MODRM   equ 0xD9                ; 0F 01 D9: VMMCALL
+
+; hypercall_choose - read the vendor (CPUID leaf 0: EBX, EDX, ECX) into
+; [vendor] and patch the stub on an AMD CPU. Clobbers: EAX..EDX.
+hypercall_choose:
         xor     eax, eax
         cpuid
-        mov     [text + 0], ebx         ; "GenuineIntel" is EBX, EDX, ECX
-        mov     [text + 4], edx
-        mov     [text + 8], ecx
-        mov     byte [text + 12], 0
+        mov     [vendor + 0], ebx       ; "GenuineIntel" is EBX, EDX, ECX
+        mov     [vendor + 4], edx
+        mov     [vendor + 8], ecx
+        cmp     ebx, "Auth"             ; "AuthenticAMD"?
+        jne     .done
+        cmp     edx, "enti"
+        jne     .done
+        cmp     ecx, "cAMD"
+        jne     .done
+        mov     byte [HYPERCALL_MODRM], VMMCALL_MODRM
+        jmp     .done                   ; a jump after a code write (SMC)
+.done:  ret
+
+; --- CPUID: vendor and brand ------------------------------------------------
+; show_cpu - print the vendor (read at start) and brand (0x80000002-4).
+show_cpu:
         mov     si, msg_vendor
         call    print
-        mov     si, text
+        mov     si, vendor
         call    print
         call    newline
         mov     di, text
@@ -102,7 +135,7 @@ show_cpu:
 ; bad_hypercall - call a number the ABI does not have; print the answer.
 bad_hypercall:
         mov     eax, 0x99
-        vmcall
+        call    hypercall
         push    eax
         mov     si, msg_bad
         call    print
@@ -118,7 +151,7 @@ benchmark:
         mov     [t0], eax
         mov     [t0 + 4], edx
 .loop:  mov     eax, HC_NOP
-        vmcall                          ; exit, handler, resume: a round trip
+        call    hypercall               ; exit, handler, resume: a round trip
         loop    .loop, ecx
         rdtsc
         sub     eax, [t0]               ; EDX:EAX = ticks for all of them
@@ -150,8 +183,7 @@ print:
         jmp     .len
 .call:  movzx   ebx, si
         mov     eax, HC_PRINT
-        vmcall
-        ret
+        jmp     hypercall
 
 newline:
         mov     si, msg_newline
@@ -207,3 +239,4 @@ scenario:       db 0
 t0:             dq 0
 number:         times 12 db 0
 text:           times 52 db 0
+vendor:         times 13 db 0           ; CPUID leaf 0, NUL-terminated

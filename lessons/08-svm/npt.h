@@ -1,0 +1,41 @@
+/**
+ * @file npt.h
+ * @brief Nested page tables: the guest-physical address space of VM1.
+ * @ingroup lesson08
+ *
+ * SVM's EPT (lesson 06's ept.h). With nested paging on (VMCB NP_ENABLE),
+ * every guest-physical address goes through a second walk, of the tables
+ * at N_CR3, to a host-physical address (AMD64 APM Vol. 2, 15.25 "Nested
+ * Paging"). Unlike EPT, the nested tables have the host's own format:
+ * ordinary 4-level long-mode page tables, with P, RW and US bits (15.25:
+ * every nested access counts as a user access, so US must be set at every
+ * level). What they do not map is a nested page fault (#VMEXIT NPF).
+ */
+#ifndef LESSON08_NPT_H
+#define LESSON08_NPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * Map guest-physical [0, @p size) to the host memory at @p ram in 4 KiB
+ * pages, readable, writable and executable. @return N_CR3 for the VMCB.
+ */
+uint64_t npt_init(void *ram, size_t size);
+
+/** Walk the nested tables in software: the host (higher-half) address
+ * behind guest-physical @p gpa, or NULL when it is not mapped. */
+void *npt_translate(uint64_t gpa);
+
+/**
+ * Without nested paging (prm.c): 32-bit page tables for VM1's own CR3
+ * that map linear [0, @p size) to @p ram, for paged real mode (APM 15.19).
+ * @return the physical address of the page directory, for VM1's CR3.
+ */
+uint64_t prm_init(void *ram, size_t size);
+
+/** guest_mem_init() (lesson 06's guest_mem.h) for paged real mode: VM1's
+ * RAM and both tables. @return VM1's CR3 (npt_mem.c). */
+uint64_t guest_mem_init_paged_real_mode(void);
+
+#endif

@@ -1,0 +1,87 @@
+; svm_run.asm - lesson 08: one trip into the guest with VMRUN, and back.
+;
+; Called by svm_exits.c's loop in 64-bit mode, host state in place. VMRUN
+; (AMD64 APM Vol. 2, 15.5) saves the host's RSP, RIP, RAX, RFLAGS, CRs,
+; EFER and ES/CS/SS/DS to the host save area (VM_HSAVE_PA) and loads the
+; guest's from the VMCB whose physical address is in RAX; #VMEXIT (15.6)
+; loads the host's back and continues after the VMRUN. Unlike VMX there
+; is no HOST_RIP: the call simply returns. What neither touches:
+;   - the guest's RCX..R15: the VMCB holds only RAX, RSP, RIP, so the
+;     other general registers are ours to load and save (struct
+;     guest_regs, lesson 05's guest_regs.h, as lesson 05's vmexit.asm);
+;   - FS, GS, TR, LDTR, KernelGSbase and the SYSCALL/SYSENTER MSRs: VMLOAD
+;     and VMSAVE move those between the CPU and a VMCB (15.5.2), so we
+;     VMLOAD the guest's before VMRUN, VMSAVE them after, and VMLOAD the
+;     host's again from the host's own VMCB-shaped page.
+; CLGI/STGI (15.17) keep interrupts, NMIs and SMIs from arriving between
+; the host's state and the guest's.
+
+%include "kit.inc"                      ; GUEST_REGS_*: guest_regs.h
+
+        bits    64
+        section .text
+
+; svm_vmrun - run the guest until its next #VMEXIT.
+; Entry: RDI = struct guest_regs *, RSI = guest VMCB physical address,
+;        RDX = host VMCB physical address (VMSAVEd by svm_exits.c).
+; Returns: after #VMEXIT, with the guest's RCX..R15 in *RDI; the exit code
+;        and the guest's RAX, RSP and RIP are in its VMCB.
+; Clobbers: RAX, RCX, RDX, RSI, RDI, R8-R11 (the ABI's scratch registers).
+        global  svm_vmrun
+svm_vmrun:
+        push    rbx                     ; callee-saved: the guest gets them
+        push    rbp
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        push    rdi                     ; [rsp + 8]: struct guest_regs *
+        push    rdx                     ; [rsp]: the host's VMCB
+        mov     rax, rsi                ; RAX = the guest's VMCB (15.5)
+        mov     rcx, [rdi + GUEST_REGS_RCX]
+        mov     rdx, [rdi + GUEST_REGS_RDX]
+        mov     rbx, [rdi + GUEST_REGS_RBX]
+        mov     rbp, [rdi + GUEST_REGS_RBP]
+        mov     rsi, [rdi + GUEST_REGS_RSI]
+        mov     r8,  [rdi + GUEST_REGS_R8]
+        mov     r9,  [rdi + GUEST_REGS_R9]
+        mov     r10, [rdi + GUEST_REGS_R10]
+        mov     r11, [rdi + GUEST_REGS_R11]
+        mov     r12, [rdi + GUEST_REGS_R12]
+        mov     r13, [rdi + GUEST_REGS_R13]
+        mov     r14, [rdi + GUEST_REGS_R14]
+        mov     r15, [rdi + GUEST_REGS_R15]
+        mov     rdi, [rdi + GUEST_REGS_RDI] ; last: it was our pointer
+        clgi                            ; GIF = 0: nothing in between (15.17)
+        vmload                          ; [RAX]: the guest's FS, GS, TR...
+        vmrun                           ; [RAX]: run it; GIF = 1 inside
+        ; #VMEXIT: the host's RAX (the guest's VMCB), RSP and RIP are back.
+        vmsave                          ; [RAX]: keep the guest's FS, GS...
+        push    rdi                     ; the guest's RDI, for a moment
+        mov     rdi, [rsp + 16]         ; struct guest_regs *
+        mov     [rdi + GUEST_REGS_RCX], rcx
+        mov     [rdi + GUEST_REGS_RDX], rdx
+        mov     [rdi + GUEST_REGS_RBX], rbx
+        mov     [rdi + GUEST_REGS_RBP], rbp
+        mov     [rdi + GUEST_REGS_RSI], rsi
+        mov     [rdi + GUEST_REGS_R8], r8
+        mov     [rdi + GUEST_REGS_R9], r9
+        mov     [rdi + GUEST_REGS_R10], r10
+        mov     [rdi + GUEST_REGS_R11], r11
+        mov     [rdi + GUEST_REGS_R12], r12
+        mov     [rdi + GUEST_REGS_R13], r13
+        mov     [rdi + GUEST_REGS_R14], r14
+        mov     [rdi + GUEST_REGS_R15], r15
+        pop     rax
+        mov     [rdi + GUEST_REGS_RDI], rax
+        pop     rax                     ; the host's VMCB
+        vmload                          ; [RAX]: the host's FS, GS, TR...
+        stgi                            ; GIF = 1: events may come (15.17)
+        pop     rdi
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbp
+        pop     rbx
+        ret
