@@ -32,7 +32,8 @@ LESSON01_ARGS = [a if a != "01,02" else "01" for a in GRADE_ARGS]
 EXERCISES = {"neighbourhood": "01", "rule-lookup": "01",
              "enter-protected-mode": "02", "gdt-decode": "02",
              "e820-usable-total": "02", "page-walk": "03", "idt-gate": "04",
-             "adjust-controls": "05", "hypercall-print": "06"}
+             "adjust-controls": "05", "hypercall-print": "06",
+             "svm-next-rip": "08"}
 
 
 def run_kit(module, *args, cwd=None):

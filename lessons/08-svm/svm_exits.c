@@ -69,11 +69,13 @@ void vm_skip_instruction(void)
 	 * hypervisor adds the length itself: VM1 uses no prefixes, so
 	 * VMMCALL is always 3 bytes and CPUID 2.
 	 */
+	/* BEGIN SOLUTION: svm-next-rip */
 	if (svm_features & SVM_FEATURE_NRIP)
 		vmcb_write(vm1_vmcb, VMCB_RIP,
 			   vmcb_read(vm1_vmcb, VMCB_NEXT_RIP));
 	else
 		vmcb_write(vm1_vmcb, VMCB_RIP, rip + svm_insn_len(code));
+	/* END SOLUTION */
 }
 
 static enum exit_action svm_handle_vmmcall(struct vmcb *vmcb,
