@@ -8,21 +8,22 @@ TREE is a copy of the kit with a student's changes (it has a lessons/
 folder); CLASS is a folder of such trees, one per student (a tree may sit
 one folder deeper, as unpacked archives often do). For each submission:
 
- 1. its tree is copied into a private scratch folder (no build/, .git or
-    harness/, no symlinks), and, unless --student-makefiles, the
-    instructor's build rules are put over the student's (the top Makefile,
-    common/rules.mk, common/tools/, every lessons/NN-*/Makefile), so no
-    Makefile of the student's runs;
- 2. each lesson is built there by `make -C lessons/NN-topic` with a
-    timeout, a private HOME and TMPDIR, a cap on file sizes, no network
-    when the kernel allows it (unshare), and its process group killed
-    afterwards; a build that fails or hangs is a zero for that lesson, with
+ 1. its tree is copied into a private scratch folder (kit/submission.py:
+    no build/, .git, harness/, links, GNUmakefile or makefile), and, unless
+    --student-makefiles, the instructor's build rules are put over the
+    student's (the top Makefile, common/rules.mk, common/tools/, the linker
+    scripts and layout.h, every lesson's Makefile and *.mk);
+ 2. each lesson is built by `make -f` its Makefile in the sandbox
+    (kit/gradebuild.py, kit/sandbox.py: bubblewrap, a user of its own,
+    limits); a build that fails or hangs is a zero for that lesson, with
     the compiler's messages in each of its tests' output;
- 3. the build's regular files (never symlinks) are copied into a folder the
-    grader owns, and the instructor's harness (this folder's pytest.ini,
-    conftest.py and tests/, never the student's copy) runs on it through
-    kit.gradeplugin, which bounds every boot and writes results.json;
- 4. any process left behind that belongs to the scratch folder is killed.
+ 3. the build's regular files are copied into a folder the grader owns,
+    and the instructor's harness (this folder's pytest.ini, conftest.py
+    and tests/, never the student's copy) runs on them through
+    kit.gradeplugin (kit/gradeharness.py), which bounds every boot, runs
+    every emulator in the sandbox and writes results.json;
+ 4. every process of the submission's sandbox user is killed and the
+    scratch folder removed; results.json is written whatever happened.
 
 It writes, per submission (in DIR, or DIR/<student>/ for a class):
     results.json   Gradescope's format: score, max_score, and per test its
@@ -44,10 +45,7 @@ import csv
 import dataclasses
 import json
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import queue
 import tempfile
@@ -57,27 +55,13 @@ from pathlib import Path
 from typing import Optional
 
 from . import emu, lessons, sandbox, untrusted
+from .gradebuild import (build_lesson, collect_build, kill_strays,
+                         make_reachable)
+from .gradeharness import fallback_results, lesson_tests, run_harness
 from .submission import (Submission, TreeError, copy_tree, find_submissions,
                          install_build_rules)
 
-HARNESS = Path(__file__).resolve().parents[1]
-PYTHON = "/usr/bin/python3"
-MAX_BUILD_OUTPUT = 64 << 20         # what the harness copies from a build
-MAX_LOG_BYTES = 16 << 20            # of a build's or pytest's log, kept
 RESULT_FILES = ("results.json", "junit.xml", "report.txt", "pytest.log")
-# Inside a build's sandbox: the submission (read-only), the tree being
-# built (a tmpfs of its own), and where the build's products are copied.
-SUBMISSION, KIT, PRODUCTS = "/submission", "/kit", "/products"
-BUILD_SCRIPT = f"""\
-cp -R {SUBMISSION}/. {KIT}/ || exit 97
-make --no-print-directory -C {KIT}/lessons/"$1" -f {KIT}/lessons/"$1"/Makefile all
-status=$?
-if [ -d {KIT}/build/"$1" ]; then cp -R {KIT}/build/"$1"/. {PRODUCTS}/; fi
-exit $status
-"""
-# make echoes each command; the compiler's messages are the other lines.
-COMMAND_ECHO = re.compile(r"^(gcc|cc|nasm|ld|objcopy|objdump|mkdir|rm|"
-                          r"\S*python3\S*|make\[\d+\]: (Entering|Leaving)) ")
 
 
 @dataclasses.dataclass
@@ -117,170 +101,7 @@ def check_sandbox(opts: Options) -> Optional[str]:
     return None
 
 
-def private_env(work: Path) -> dict:
-    """The environment of the harness run for one submission: nothing of
-    the grader's but PATH, a HOME and TMPDIR of its own, and no CI
-    (grading scores a skip as 0 instead of failing the run)."""
-    for d in ("home", "tmp"):
-        (work / d).mkdir(exist_ok=True)
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(work / "home"), "TMPDIR": str(work / "tmp"),
-            "LC_ALL": "C.UTF-8", "TERM": "dumb",
-            "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def run_contained(cmd, *, env, cwd, log: Path, timeout: float,
-                  box: Optional[sandbox.Sandbox] = None) -> Optional[int]:
-    """Run @cmd in a session of its own, output to @log; kill the whole
-    session (and, for a sandboxed @cmd, every process of @box's user) when
-    it ends or at @timeout. Returns its status, None at the timeout."""
-    spawn = sandbox.popen if box is not None else subprocess.Popen
-    with open(log, "wb") as out:
-        proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                     stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                     start_new_session=True)
-        try:
-            status = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            status = None
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-            if box is not None:
-                box.kill_all()
-                sandbox.reap()
-    return status
-
-
-def kill_strays(work: Path) -> list[int]:
-    """Kill our processes still tied to @work (command line, current folder
-    or environment), e.g. an emulator whose harness was stopped. Returns
-    their PIDs. (Sandboxed code is killed through its user instead.)"""
-    key = str(work) + os.sep
-    killed = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if entry.stat().st_uid != os.getuid():
-                continue
-            cwd = os.readlink(entry / "cwd") + os.sep
-            tied = (key.encode() in (entry / "cmdline").read_bytes() or
-                    cwd.startswith(key) or
-                    key.encode() in (entry / "environ").read_bytes())
-        except OSError:
-            continue
-        if tied:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-            except ProcessLookupError:
-                pass
-    return killed
-
-
-def escape_log(path: Path) -> None:
-    """Rewrite the log @path with lossless escapes (untrusted.lossless), so
-    that reading it can neither act on a terminal nor lose a byte."""
-    if path.is_file():
-        with open(path, "rb") as f:
-            raw = f.read(MAX_LOG_BYTES + 1)
-        text = untrusted.lossless(raw[:MAX_LOG_BYTES])
-        if len(raw) > MAX_LOG_BYTES:
-            text += f"\n[grade: log cut at {MAX_LOG_BYTES >> 20} MiB]\n"
-        path.write_text(text)
-
-
-# ------------------------------------------------------------ building
-def compiler_excerpt(text: str, lines: int = 25) -> str:
-    """The part of make's output a student needs: from the first error on,
-    without the echoed commands."""
-    kept = [l for l in text.splitlines() if not COMMAND_ECHO.match(l)]
-    first = next((i for i, l in enumerate(kept) if re.search(
-        r"\berror\b|\*\*\*|too large|No rule", l, re.IGNORECASE)), None)
-    start = first if first is not None else max(0, len(kept) - lines)
-    return "\n".join(kept[start:start + lines]) or "(make printed nothing)"
-
-
-def build_lesson(tree: Path, lesson, work: Path, log: Path,
-                 opts: Options, box: sandbox.Sandbox) -> Optional[str]:
-    """Build @lesson of @tree in @box: None when it built, else why not.
-    Its products land in work/products-NN."""
-    folder = tree / "lessons" / lesson.name
-    if not (folder / "Makefile").is_file():
-        log.write_text("")
-        return f"lessons/{lesson.name}/Makefile is missing from the submission"
-    products = work / f"products-{lesson.number}"
-    products.mkdir()
-    box.own(products)
-    if opts.sandboxed:
-        cmd = box.wrap(["sh", "-c", BUILD_SCRIPT, "build", lesson.name],
-                       sandbox.BUILD, ro=[(tree, SUBMISSION)],
-                       rw=[(products, PRODUCTS)], scratch=[KIT], chdir=KIT)
-        cwd, prefix = work, KIT + "/"
-    else:                           # --unsafe-no-sandbox: limits only
-        cmd = box.wrap(["make", "--no-print-directory", "-C", folder, "-f",
-                        folder / "Makefile", "all"], sandbox.BUILD)
-        cwd, prefix = folder, str(tree) + os.sep
-    status = run_contained(cmd, env=private_env(work), cwd=cwd, log=log,
-                           timeout=opts.build_timeout, box=box)
-    if not opts.sandboxed:
-        kill_strays(work)
-        built = tree / "build" / lesson.name
-        if built.is_dir() and not built.is_symlink():
-            shutil.copytree(built, products, dirs_exist_ok=True,
-                            symlinks=True)
-    escape_log(log)
-    with open(log, "rb") as f:
-        f.seek(max(0, log.stat().st_size - (64 << 10)))
-        text = f.read().decode("utf-8", "replace").replace(prefix, "")
-    if status is None:
-        return (f"the build did not finish within {opts.build_timeout:g} s "
-                f"and was stopped. make's last words:\n"
-                f"{compiler_excerpt(text)}")
-    if status != 0:
-        return f"make failed (status {status}):\n{compiler_excerpt(text)}"
-    image = products / "disk.img"
-    if image.is_symlink() or not image.is_file():
-        return f"make succeeded but wrote no build/{lesson.name}/disk.img"
-    return None
-
-
-def collect_build(work: Path, lesson, graded: Path) -> Optional[str]:
-    """Copy @lesson's build products, regular files only, into @graded:
-    the harness reads nothing else of the student's."""
-    src, dst = work / f"products-{lesson.number}", graded / lesson.name
-    dst.mkdir(parents=True)
-    total = 0
-    for path in sorted(src.iterdir()):
-        if path.is_symlink() or not path.is_file():
-            continue
-        total += path.stat().st_size
-        if total > MAX_BUILD_OUTPUT:
-            return f"the build wrote more than {MAX_BUILD_OUTPUT >> 20} MiB"
-        shutil.copyfile(path, dst / path.name)
-    return None
-
-
-def make_reachable(work: Path, tree: Path) -> None:
-    """Let the sandbox user reach @work and read the copied @tree (whatever
-    the grader's umask), and no one else list @work."""
-    os.chmod(work, 0o711)
-    for folder, dirs, files in os.walk(tree):
-        os.chmod(folder, 0o755)
-        for name in files:
-            os.chmod(os.path.join(folder, name), 0o644)
-
-
 # ------------------------------------------------------------ grading
-def lesson_tests(lesson) -> list[Path]:
-    """The instructor's test modules of @lesson (test_NN_*.py)."""
-    return sorted((HARNESS / "tests").glob(f"test_{lesson.number}_*.py"))
-
-
 def clear_results(out: Path) -> None:
     """Remove what an earlier grading wrote in @out (and nothing else)."""
     for name in RESULT_FILES:
@@ -341,75 +162,6 @@ def grade_one(sub: Submission, opts: Options, out: Path) -> dict:
             shutil.rmtree(work, ignore_errors=True)
     return summarize(sub, opts, out, errors, notes, status,
                      time.monotonic() - started)
-
-
-def run_harness(sub, opts, out, work, graded, builds,
-                uid: Optional[int]) -> Optional[int]:
-    """Run the instructor's harness on @graded; returns pytest's status.
-    The harness is trusted and runs as the grader; each emulator it starts
-    runs in the sandbox as @uid (kit.gradeplugin, --grade-sandbox)."""
-    (work / "run").mkdir()
-    files = [str(f) for l in opts.lessons for f in lesson_tests(l)]
-    # --option=value: pytest reads a conftest's options (--build-dir) only
-    # after a first pass in which a separate value would pass for a path.
-    cmd = [PYTHON, "-m", "pytest", f"-c={HARNESS / 'pytest.ini'}",
-           f"--rootdir={HARNESS}", "-p", "kit.gradeplugin",
-           f"--grade-out={out}", f"--grade-name={sub.name}",
-           f"--grade-builds={builds}", f"--build-dir={graded}",
-           f"--grade-boot-timeout={opts.boot_timeout}",
-           f"--grade-serial-cap={opts.serial_cap}",
-           f"--grade-sandbox={'off' if not opts.sandboxed else uid or 'self'}",
-           f"--junitxml={out / 'junit.xml'}",
-           "-o", f"junit_suite_name={sub.name}", "-p", "no:xdist",
-           "-vv"]                       # -vv: pytest's whole diffs
-    if opts.keyword:
-        cmd += [f"-k={opts.keyword}"]
-    cmd += [f"--emulator={e}" for e in opts.emulators] + files
-    env = dict(private_env(work), PYTHONPATH=str(HARNESS))
-    os.chmod(work / "tmp", 0o711)
-    status = run_contained(cmd, env=env, cwd=work / "run",
-                           log=out / "pytest.log", timeout=opts.run_timeout)
-    escape_log(out / "pytest.log")
-    junit = out / "junit.xml"
-    if junit.is_file():             # pytest leaves \r and bidi controls raw
-        junit.write_text(untrusted.xml(junit.read_text(errors="replace")))
-    return status
-
-
-def fallback_results(opts: Options, out: Path, name: str, why: str) -> None:
-    """results.json when the harness could not grade: every test the
-    harness would run, each at 0 with @why (so that the score, the
-    maximum and the class summary still agree)."""
-    from .gradeplugin import build_results
-    entries = [dict(e, outcome="error", output=[why])
-               for e in expected_tests(opts)]
-    results = build_results(entries, name, 0.0)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-
-
-_expected: dict = {}
-
-
-def expected_tests(opts: Options) -> list[dict]:
-    """The items the harness grades for @opts, as the grading plugin
-    records them before any runs (collected once, without booting)."""
-    key = (tuple(l.number for l in opts.lessons), opts.keyword,
-           opts.emulators)
-    if key not in _expected:
-        with tempfile.TemporaryDirectory(prefix="kit-grade-collect-") as tmp:
-            files = [str(f) for l in opts.lessons for f in lesson_tests(l)]
-            cmd = [PYTHON, "-m", "pytest", f"-c={HARNESS / 'pytest.ini'}",
-                   f"--rootdir={HARNESS}", "-p", "kit.gradeplugin",
-                   f"--grade-out={tmp}", "--grade-items", "--collect-only",
-                   "-q", "-p", "no:xdist"]
-            cmd += [f"-k={opts.keyword}"] if opts.keyword else []
-            cmd += [f"--emulator={e}" for e in opts.emulators] + files
-            subprocess.run(cmd, capture_output=True, timeout=120, cwd=tmp,
-                           env=dict(os.environ, PYTHONPATH=str(HARNESS)))
-            items = Path(tmp) / "items.json"
-            _expected[key] = json.loads(items.read_text()) \
-                if items.exists() else []
-    return _expected[key]
 
 
 def summarize(sub, opts, out, errors, notes, status, seconds) -> dict:

@@ -340,13 +340,16 @@ class Grader:
                 hasattr(self.config, "workerinput"):
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        results = build_results(
-            [self.items[n] for n in self.order],
-            self.config.getoption("--grade-name"),
-            time.monotonic() - self.started)
-        partial = self.out / "results.json.part"
-        partial.write_text(json.dumps(results, indent=2) + "\n")
-        partial.replace(self.out / "results.json")
+        entries = [self.items[n] for n in self.order]
+        results = build_results(entries, self.config.getoption("--grade-name"),
+                                time.monotonic() - self.started)
+        # entries.json: the items as recorded, so that kit.grade can merge
+        # the results of runs that each had some of the tests.
+        for name, data in (("entries.json", entries),
+                           ("results.json", results)):
+            partial = self.out / f"{name}.part"
+            partial.write_text(json.dumps(data, indent=2) + "\n")
+            partial.replace(self.out / name)
 
 
 def build_results(entries: list[dict], student: str, seconds: float) -> dict:
