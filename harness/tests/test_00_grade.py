@@ -473,6 +473,29 @@ def test_parallel_grading_matches_sequential(klass, tmp_path):
         assert alone == outcomes(klass["out"][student])
 
 
+def test_one_tree_in_two_runs_matches_the_class_run(klass, tmp_path):
+    """Graded alone (-j 1), a tree's tests are split between two pytest
+    runs at once (kit/gradeharness.py) and merged: the same outcomes,
+    scores and outputs as when its class was graded in one run, one
+    results.json that agrees with the merged junit.xml, and the failed
+    tests' transcripts where their outputs say."""
+    out = tmp_path / "out"
+    proc = run_kit("grade", str(klass["subs"]["handout"]), "--out",
+                   str(out), *GRADE_ARGS, "-j", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "lesson 01:" in proc.stdout and "lesson 02:" in proc.stdout
+
+    def outcomes(where):
+        return [(t["name"], t["status"], t["score"], t["max_score"],
+                 re.sub(r"\d+\.\d+ s", "", t["output"]))
+                for t in results(where)["tests"]]
+    assert outcomes(out) == outcomes(klass["out"]["handout"])
+    assert_agrees_with_junit(out)
+    saved = [name for t in results(out)["tests"] for name in
+             re.findall(r"whole transcript: (\S+) ---", t["output"])]
+    assert saved and all((out / name).is_file() for name in saved)
+
+
 def test_hanging_build_is_stopped_and_scores_zero(tmp_path):
     """With the student's own Makefiles, a make that never ends is stopped
     at the build timeout, with whatever it started (even in a session of its
