@@ -1,37 +1,41 @@
 /**
  * @file guest_mem.c
- * @brief VM1's RAM, reached by guest-physical address through EPT.
+ * @brief VM1's RAM, reached by guest-physical address through its tables.
  * @ingroup lesson06
  *
- * VM1's 64 KiB are an ordinary array of the hypervisor's, which only EPT
- * makes visible to the guest (SDM Vol. 3C, 28.2 "The Extended Page Table
- * Mechanism"). The hypervisor could index the array directly; it walks
- * EPT instead (ept_translate()), so that it sees exactly what the guest
- * sees, and a guest-physical address the guest cannot reach is one the
- * hypervisor will not touch for it either.
+ * VM1's 64 KiB are an ordinary array of the hypervisor's, which only the
+ * nested page tables make visible to the guest (EPT: SDM Vol. 3C, 28.2
+ * "The Extended Page Table Mechanism"; NPT: AMD64 APM Vol. 2, 15.25
+ * "Nested Paging"). The hypervisor could index the array directly; it
+ * walks the vendor's tables instead (the translate function it was given),
+ * so that it sees exactly what the guest sees, and a guest-physical
+ * address the guest cannot reach is one the hypervisor will not touch for
+ * it either.
  */
-#include "ept.h"
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "paging.h"
 #include "string.h"
 
-/* VM1's RAM: host memory that only EPT makes visible to the guest. */
+/* VM1's RAM: host memory that only the nested tables show the guest. */
 static uint8_t guest_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static guest_mem_translate_t guest_mem_translate;
 
-uint64_t guest_mem_init(void)
+void *guest_mem_init(guest_mem_translate_t translate)
 {
-	return ept_init(guest_ram, sizeof(guest_ram));
+	guest_mem_translate = translate;
+	return guest_ram;
 }
 
 /* The host address of guest-physical [gpa, gpa + len), or NULL. */
 static void *guest_mem_map(uint64_t gpa, uint64_t len)
 {
-	uint8_t *start = ept_translate(gpa);
+	uint8_t *start = guest_mem_translate(gpa);
 
-	/* VM1's RAM is one contiguous block: check both ends through EPT. */
+	/* VM1's RAM is one contiguous block: check both ends through the
+	 * tables. */
 	if (!start || !len || gpa + len < gpa ||
-	    ept_translate(gpa + len - 1) != start + len - 1)
+	    guest_mem_translate(gpa + len - 1) != start + len - 1)
 		return NULL;
 	return start;
 }

@@ -4,21 +4,28 @@
  * @ingroup lesson06
  *
  * Every access the hypervisor makes to VM1's memory goes through here, by
- * guest-physical address and through EPT, as the guest's own accesses do:
- * copying VM1's program in (guest_rm.c) and reading what a hypercall
- * points at (hypercall.c). An address EPT does not map is refused, so no
- * guest can make the hypervisor read or write outside the guest's RAM.
+ * guest-physical address and through the vendor's nested page tables (EPT
+ * in lesson 06, NPT in lesson 08), as the guest's own accesses do: copying
+ * VM1's program in (guest_rm.c, vm1_svm.c) and reading what a hypercall
+ * points at (hypercall.c). An address the tables do not map is refused, so
+ * no guest can make the hypervisor read or write outside the guest's RAM.
+ * Vendor-neutral: the vendor hands over its walk as a function.
  */
 #ifndef LESSON06_GUEST_MEM_H
 #define LESSON06_GUEST_MEM_H
 
 #include <stdint.h>
 
+/** A vendor's software walk of its nested page tables (ept_translate(),
+ * npt_translate()): the host address behind @p gpa, or NULL. */
+typedef void *(*guest_mem_translate_t)(uint64_t gpa);
+
 /**
- * Give VM1 its GUEST_RAM_SIZE bytes of RAM at guest-physical 0 and map
- * them with EPT (ept.c). @return the EPT pointer for the VMCS (EPTP).
+ * Give VM1 its GUEST_RAM_SIZE bytes of RAM at guest-physical 0, to be
+ * reached from now on through @p translate. @return the RAM, for the
+ * vendor's nested page tables to map (ept_init(), npt_init()).
  */
-uint64_t guest_mem_init(void);
+void *guest_mem_init(guest_mem_translate_t translate);
 
 /**
  * Copy @p len bytes at guest-physical @p gpa to @p buf.

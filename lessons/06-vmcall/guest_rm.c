@@ -1,6 +1,6 @@
 /**
  * @file guest_rm.c
- * @brief VM1, a real-mode guest confined by EPT: its program, controls, state.
+ * @brief VM1 under VMX, a real-mode guest confined by EPT: controls, state.
  * @ingroup lesson06
  *
  * Why real mode: it needs no guest page tables and no guest GDT, so the
@@ -8,28 +8,16 @@
  * is a guest-physical address that EPT translates. The CPU only runs a
  * guest with CR0.PE = 0 under "unrestricted guest" (SDM Vol. 3C, 24.6.2),
  * which requires EPT: exactly what we want to show. vm1_create() gives VM1
- * its memory (guest_mem.c) and program, and returns what lesson 05's
- * vmcs_setup() needs to fill the VMCS for it: the controls VM1 wants and
- * the function that writes its real-mode guest state (as guest64.c does
- * for lesson 05's guest).
+ * its memory and program (vm1_load.c), maps it with EPT (ept.c), and
+ * returns what lesson 05's vmcs_setup() needs to fill the VMCS for it:
+ * the controls VM1 wants and the function that writes its real-mode guest
+ * state (as guest64.c does for lesson 05's guest).
  */
-#include "guest_mem.h"
+#include "ept.h"
+#include "guest_rm.h"
 #include "hypercall.h"
-#include "kprintf.h"
-#include "param.h"
-#include "power.h"
 #include "vm.h"
 #include "x86.h"
-
-/** Patchable: VM1's scenario (hypercall.h SCENARIO_*), passed in EDX. */
-volatile uint8_t param_scenario KIT_PARAM;
-/** Patchable: the guest-physical address VM1 touches (SCENARIO_EPT_...). */
-volatile uint32_t param_touch_gpa KIT_PARAM = 0x20000;
-/** Patchable: how many null hypercalls VM1 times (ECX). */
-volatile uint32_t param_bench_count KIT_PARAM = 100;
-
-extern const uint8_t vm1_image[];     /**< VM1's program (vm1_image.asm) */
-extern const uint8_t vm1_image_end[]; /**< the byte after its end */
 
 /** @name Real-mode segment access rights (vmx_defs.h, AR_*)
  * @{ */
@@ -70,12 +58,7 @@ static void vm1_setup_state(struct guest_regs *regs)
 	vmcs_write(GUEST_IA32_EFER, 0);
 	vmcs_write(GUEST_RSP, GUEST_LOAD_ADDR);
 	vmcs_write(GUEST_RIP, GUEST_LOAD_ADDR);
-	/* VM1's "boot parameters", in registers (vm1.asm). */
-	regs->rbx = param_touch_gpa;
-	regs->rcx = param_bench_count;
-	regs->rdx = param_scenario;
-	kprintf("vm: real mode, CS:IP 0000:%04x, scenario %u\n",
-		GUEST_LOAD_ADDR, param_scenario);
+	vm1_boot_regs(regs);            /* vm1_load.c: EBX, ECX, EDX */
 }
 
 const struct vmcs_guest *vm1_create(void)
@@ -103,13 +86,10 @@ const struct vmcs_guest *vm1_create(void)
 		},
 		.setup_state = vm1_setup_state,
 	};
-	uint64_t size = (uint64_t)(vm1_image_end - vm1_image);
 
-	kprintf("vm: VM1 is %llu bytes at guest-physical 0x%x\n",
-		(unsigned long long)size, GUEST_LOAD_ADDR);
-	vm1.controls.ept_pointer = guest_mem_init();
-	/* Through EPT, as VM1 will see it: its program at GUEST_LOAD_ADDR. */
-	if (guest_mem_write(GUEST_LOAD_ADDR, vm1_image, size))
-		panic("VM1's program does not fit in its RAM");
+	/* VM1's RAM, reached through EPT (the hypervisor too: guest_mem.c). */
+	vm1.controls.ept_pointer = ept_init(vm1_memory_init(ept_translate),
+					    GUEST_RAM_SIZE);
+	vm1_load_program();             /* through EPT, as VM1 will see it */
 	return &vm1;
 }

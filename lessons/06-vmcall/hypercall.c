@@ -1,13 +1,14 @@
 /**
  * @file hypercall.c
- * @brief The hypervisor's side of VMCALL: VM1's system calls.
+ * @brief The hypervisor's side of VMCALL and VMMCALL: VM1's system calls.
  * @ingroup lesson06
  *
  * VM1 asks by number (EAX) with arguments in EBX, ECX, EDX, as
  * hypercall.h documents. Addresses are guest-physical: the hypervisor
- * reads them through EPT (guest_mem_read(), guest_mem.c), never trusting
- * the guest to stay inside its RAM. Every call, valid or not, returns to
- * the guest with a result in EAX, except HC_EXIT.
+ * reads them through the nested page tables, EPT or NPT (guest_mem_read(),
+ * guest_mem.c), never trusting the guest to stay inside its RAM. Every
+ * call, valid or not, returns to the guest with a result in EAX, except
+ * HC_EXIT. Vendor-neutral: lesson 08 runs it for VMMCALL under SVM.
  */
 #include "guest_mem.h"
 #include "hypercall.h"
@@ -39,7 +40,7 @@ static uint32_t hc_print(uint64_t gpa, uint64_t len)
 	/* END SOLUTION */
 }
 
-enum exit_action exit_handle_vmcall(struct guest_regs *regs)
+enum exit_action exit_handle_hypercall(struct guest_regs *regs)
 {
 	/* A 16-bit guest owns only the low halves of its registers. */
 	uint32_t nr = (uint32_t)regs->rax, a1 = (uint32_t)regs->rbx;
@@ -62,6 +63,6 @@ enum exit_action exit_handle_vmcall(struct guest_regs *regs)
 		result = HC_ERR_INVALID;
 	}
 	regs->rax = result;
-	vm_skip_instruction();  /* past VMCALL: the guest goes on after it */
+	vm_skip_instruction();  /* past VMCALL or VMMCALL: on after it */
 	return VM_RESUME;
 }

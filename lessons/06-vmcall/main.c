@@ -6,16 +6,17 @@
  * Lesson 05's VMX layer runs a different guest: VM1, a real-mode program in
  * 64 KiB of its own, mapped by EPT and nothing else. guest_rm.c creates
  * it; lesson 05's vmcs.c fills its VMCS. From VMLAUNCH on the hypervisor
- * only reacts: every VM exit goes to exits.c.
+ * only reacts: every VM exit goes to vmx_exits.c, which reads the VMCS,
+ * and on to the vendor-neutral core (vm.h), which lesson 08 reuses for SVM.
  */
 #include "console.h"
 #include "gdt64.h"
+#include "guest_rm.h"
 #include "idt.h"
 #include "kprintf.h"
 #include "paging.h"
 #include "power.h"
 #include "serial.h"
-#include "vm.h"
 
 static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));

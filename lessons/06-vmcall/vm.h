@@ -1,42 +1,111 @@
 /**
  * @file vm.h
- * @brief VM1: how it is created, and how its exits are handled.
+ * @brief The vendor-neutral core of the hypervisor, and what a vendor adds.
  * @ingroup lesson06
  *
- * guest_rm.c creates VM1 (vm1_create()); lesson 05's vmcs.c fills its VMCS
- * from what that returns; exits.c and hypercall.c handle its exits, and
- * reach its memory through guest_mem.h.
+ * Lesson 06 runs VM1 under Intel VMX, lesson 08 the same VM1 under AMD SVM.
+ * What the two share is written once, in lesson 06, and never says "VMCS"
+ * or "VMCB" (as KVM's x86.c, between vmx.c and svm.c): the exit dispatcher,
+ * the exit summary and stopping the VM (vm_exit.c), the hypercalls
+ * (hypercall.c), the copies to and from guest memory (guest_mem.c) and
+ * loading VM1 (vm1_load.c).
+ * Each vendor's exit file (lesson 06's vmx_exits.c, lesson 08's
+ * svm_exits.c) translates its raw exit code into enum vm_exit_reason and
+ * fills in the functions at the end of this header. The interface is
+ * plain functions, bound at link time: one vendor per image.
  */
 #ifndef LESSON06_VM_H
 #define LESSON06_VM_H
 
 #include <stdint.h>
 
-#include "vmx.h"
+/* struct guest_regs: lesson 05's, shared by both vendors (by path, so that
+ * a lesson without lesson 05's code needs no include path for it). */
+#include "../05-vmx/guest_regs.h"
 
 /** What an exit handler wants next. */
 enum exit_action {
-	VM_RESUME, /**< VMRESUME the guest */
+	VM_RESUME, /**< enter the guest again (VMRESUME, or the next VMRUN) */
 	VM_STOP,   /**< stop the VM: print the summary and power off */
 };
 
-/** An exit handler: reads the VMCS, may change @p regs, decides. */
+/** An exit handler: reads the exit, may change @p regs, decides. */
 typedef enum exit_action (*exit_handler_t)(struct guest_regs *regs);
 
 /**
- * Give VM1 its RAM and EPT (guest_mem.c) and copy its program in.
- * @return VM1 as vmcs_setup() takes it: its controls (EPT, unrestricted
- * guest, HLT and I/O exiting) and its real-mode guest state.
+ * Why the guest left, in words both vendors share. A vendor translates its
+ * own code once (SDM Vol. 3C, Appendix C; AMD64 APM Vol. 2, Appendix C)
+ * and keeps that code for the summary, which prints the vendor's name.
  */
-const struct vmcs_guest *vm1_create(void);
+enum vm_exit_reason {
+	VM_EXIT_OTHER = 0,    /**< anything else: VM1 stops, never the host
+			       (0, so a vendor's table need not list it) */
+	VM_EXIT_HYPERCALL,    /**< VMCALL / VMMCALL: hypercall.h's ABI */
+	VM_EXIT_CPUID,        /**< CPUID */
+	VM_EXIT_HLT,          /**< HLT */
+	VM_EXIT_NESTED_PAGE_FAULT, /**< EPT violation / NPF (or #PF in paged
+				    real mode): memory VM1 does not have */
+	VM_EXIT_TRIPLE_FAULT, /**< triple fault / SHUTDOWN */
+	VM_EXIT_REASONS,      /**< how many there are */
+};
+
+/* ---- vm_exit.c: the core's side of every exit ---------------------- */
+
+/**
+ * One exit: count @p code (the vendor's), run the handler for @p reason.
+ * Returns if the guest is to go on; otherwise stops the VM (vm_stop()).
+ */
+void vm_exit_handle(enum vm_exit_reason reason, uint64_t code,
+		    struct guest_regs *regs);
+
+/** Why VM1 stopped and with what status (set before VM_STOP). */
+void vm_set_stop_reason(const char *why, int status);
+
+/** Print why VM1 stopped and its exits by code, leave VMX or SVM
+ * (vm_hardware_disable()) and power off with the stop status. */
+__attribute__((noreturn)) void vm_stop(void);
+
+/* ---- vm1_load.c: VM1, whichever vendor runs it --------------------- */
+
+/**
+ * Announce VM1 and give it its RAM, reached through @p translate (the
+ * vendor's walk of its nested tables: guest_mem_init()).
+ * @return the RAM, for the vendor's nested page tables to map.
+ */
+void *vm1_memory_init(void *(*translate)(uint64_t gpa));
+
+/** Copy VM1's program to GUEST_LOAD_ADDR through the nested tables. */
+void vm1_load_program(void);
+
+/** Put VM1's patchable parameters in @p regs (EBX, ECX, EDX). */
+void vm1_boot_regs(struct guest_regs *regs);
+
+/* ---- hypercall.c --------------------------------------------------- */
+
+/** Handle VMCALL or VMMCALL: the hypercall ABI of hypercall.h. */
+enum exit_action exit_handle_hypercall(struct guest_regs *regs);
+
+/* ---- What each vendor provides (vmx_exits.c, svm_exits.c) ----------- */
+
+/** The guest's RIP (VMCS GUEST_RIP, VMCB RIP). */
+uint64_t vm_read_rip(void);
 
 /** Move the guest past the instruction that exited. */
 void vm_skip_instruction(void);
 
-/** Handle VMCALL: the hypercall ABI of hypercall.h. */
-enum exit_action exit_handle_vmcall(struct guest_regs *regs);
+/** The vendor's name of its exit code @p code ("VMCALL", "VMMCALL"). */
+const char *vm_exit_name(uint64_t code);
 
-/** Why VM1 stopped and with what status (set before VM_STOP). */
-void vm_set_stop_reason(const char *why, int status);
+/** VM_EXIT_NESTED_PAGE_FAULT: report what VM1 touched, stop it. */
+enum exit_action vm_handle_nested_page_fault(struct guest_regs *regs);
+
+/** VM_EXIT_TRIPLE_FAULT: report it, stop VM1. */
+enum exit_action vm_handle_triple_fault(struct guest_regs *regs);
+
+/** VM_EXIT_OTHER: name the exit and what the vendor says of it, stop. */
+enum exit_action vm_handle_unexpected_exit(struct guest_regs *regs);
+
+/** Leave VMX operation (VMXOFF) or SVM (EFER.SVME = 0). */
+void vm_hardware_disable(void);
 
 #endif

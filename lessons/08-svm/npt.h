@@ -34,8 +34,4 @@ void *npt_translate(uint64_t gpa);
  */
 uint64_t prm_init(void *ram, size_t size);
 
-/** guest_mem_init() (lesson 06's guest_mem.h) for paged real mode: VM1's
- * RAM and both tables. @return VM1's CR3 (npt_mem.c). */
-uint64_t guest_mem_init_paged_real_mode(void);
-
 #endif

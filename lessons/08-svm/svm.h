@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "guest_regs.h"
+#include "vm.h"         /* lesson 06's core; struct guest_regs */
 #include "vmcb.h"
 #include "x86.h"
 
@@ -79,7 +79,7 @@ void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3);
 void vm1_setup(struct vmcb *vmcb, struct guest_regs *regs,
 	       uint32_t svm_features);
 
-/* ---- svm_exits.c: the VMRUN loop and the #VMEXIT dispatcher ---------- */
+/* ---- svm_exits.c: the VMRUN loop, the VMCB's side of every #VMEXIT --- */
 
 /** Run VM1 until an exit handler stops it; then leave SVM, power off. */
 __attribute__((noreturn)) void svm_run_vm(struct vmcb *vmcb,

@@ -1,6 +1,6 @@
 /**
  * @file vm1_svm.c
- * @brief VM1 under SVM: its RAM, its program and its real-mode state.
+ * @brief VM1 under SVM: its nested tables, VMCB and real-mode state.
  * @ingroup lesson08
  *
  * Lesson 06's guest_rm.c for a VMCB. VM1 is the same binary (vm1.asm),
@@ -11,24 +11,11 @@
  * APM Vol. 2, 15.25). Without nested paging VM1 runs in "paged real
  * mode", CR0.PG = 1 with PE = 0, on page tables of ours (15.19, prm.c).
  * The state-save area (Appendix B, Table B-2) holds what VMRUN loads.
+ * VM1's RAM, program and boot registers are lesson 06's vm1_load.c.
  */
-#include "guest_mem.h"
 #include "hypercall.h"
-#include "kprintf.h"
-#include "param.h"
-#include "power.h"
 #include "npt.h"
 #include "svm.h"
-
-/** Patchable: VM1's scenario (hypercall.h SCENARIO_*), passed in EDX. */
-volatile uint8_t param_scenario KIT_PARAM;
-/** Patchable: the guest-physical address VM1 touches (scenario 1). */
-volatile uint32_t param_touch_gpa KIT_PARAM = 0x20000;
-/** Patchable: how many null hypercalls VM1 times (ECX). */
-volatile uint32_t param_bench_count KIT_PARAM = 100;
-
-extern const uint8_t vm1_image[];     /**< VM1's program (vm1_image.asm) */
-extern const uint8_t vm1_image_end[]; /**< the byte after its end */
 
 /* A real-mode segment: selector 0, base 0, 64 KiB (15.5.1: the VMCB holds
  * the hidden part of each segment register, in Table B-2's format). */
@@ -70,30 +57,28 @@ static void vm1_setup_state(struct vmcb *vmcb, struct guest_regs *regs,
 	/* 15.25: with nested paging the guest has its own PAT: the
 	 * power-on value (APM Vol. 2, 7.8.2). */
 	vmcb_write(vmcb, VMCB_G_PAT, 0x0007040600070406ULL);
-	/* VM1's "boot parameters", in registers (vm1.asm). */
-	regs->rax = 0;
-	regs->rbx = param_touch_gpa;
-	regs->rcx = param_bench_count;
-	regs->rdx = param_scenario;
-	kprintf("vm: real mode, CS:IP 0000:%04x, scenario %u\n",
-		GUEST_LOAD_ADDR, param_scenario);
+	regs->rax = 0;                  /* the VMCB's RAX, when VMRUN runs */
+	vm1_boot_regs(regs);            /* lesson 06's vm1_load.c */
 }
 
 void vm1_setup(struct vmcb *vmcb, struct guest_regs *regs,
 	       uint32_t svm_features)
 {
-	uint64_t size = (uint64_t)(vm1_image_end - vm1_image), cr3 = 0;
+	/* VM1's RAM, reached through NPT (the hypervisor too: lesson 06's
+	 * guest_mem.c). */
+	void *ram = vm1_memory_init(npt_translate);
+	uint64_t cr3 = 0;
 
-	kprintf("vm: VM1 is %llu bytes at guest-physical 0x%x\n",
-		(unsigned long long)size, GUEST_LOAD_ADDR);
 	if (svm_features & SVM_FEATURE_NPT) {
-		vmcb_setup_controls(vmcb, guest_mem_init());
+		vmcb_setup_controls(vmcb, npt_init(ram, GUEST_RAM_SIZE));
 	} else {
-		cr3 = guest_mem_init_paged_real_mode();
+		/* The nested tables still describe VM1's memory to the
+		 * hypervisor (npt_translate()); the CPU walks prm.c's
+		 * tables instead. */
+		npt_init(ram, GUEST_RAM_SIZE);
+		cr3 = prm_init(ram, GUEST_RAM_SIZE);    /* VM1's CR3 */
 		vmcb_setup_controls(vmcb, 0);
 	}
-	/* Through NPT, as VM1 will see it: its program at GUEST_LOAD_ADDR. */
-	if (guest_mem_write(GUEST_LOAD_ADDR, vm1_image, size))
-		panic("VM1's program does not fit in its RAM");
+	vm1_load_program();             /* through NPT, as VM1 will see it */
 	vm1_setup_state(vmcb, regs, cr3);
 }

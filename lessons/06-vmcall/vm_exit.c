@@ -1,0 +1,128 @@
+/**
+ * @file vm_exit.c
+ * @brief The exit dispatcher, the exit summary and stopping the VM.
+ * @ingroup lesson06
+ *
+ * Every exit of VM1 arrives here from the vendor's exit file (vmx_exits.c
+ * after vmexit.asm, svm_exits.c after VMRUN), already translated into
+ * enum vm_exit_reason: the reason picks the handler, the handler says
+ * whether VM1 goes on or stops. CPUID and HLT mean the same on both
+ * vendors and are handled here; what only a vendor can report (which
+ * page, which qualification) is the vendor's handler. Exits are counted
+ * by the vendor's own code, so the summary names them as the manual does.
+ */
+#include "kprintf.h"
+#include "param.h"
+#include "power.h"
+#include "string.h"
+#include "vm.h"
+#include "x86.h"
+
+/** Patchable: the processor brand VM1 sees in CPUID 0x80000002-4. */
+char param_brand[48] KIT_PARAM = "Kit Hypervisor virtual CPU";
+
+/** How many different exit codes the summary keeps: VM1 causes a handful
+ * of different ones, never more than this. */
+#define VM_EXIT_CODES_MAX 16
+
+/** Exits counted by vendor code, sorted by code: the summary's order. */
+static struct {
+	uint64_t code;          /**< the vendor's exit code */
+	unsigned long count;    /**< how many exits had it */
+} exit_counts[VM_EXIT_CODES_MAX];
+static unsigned int exit_codes_seen;
+static const char *stop_reason = "unknown";
+static int stop_status = POWER_FAIL;
+
+void vm_set_stop_reason(const char *why, int status)
+{
+	stop_reason = why;
+	stop_status = status;
+}
+
+/* One more exit with vendor code @p code. */
+static void vm_count_exit(uint64_t code)
+{
+	unsigned int i = 0;
+
+	while (i < exit_codes_seen && exit_counts[i].code < code)
+		i++;
+	if (i == exit_codes_seen || exit_counts[i].code != code) {
+		if (exit_codes_seen == VM_EXIT_CODES_MAX)
+			return;         /* more kinds than VM1 has: not shown */
+		memmove(&exit_counts[i + 1], &exit_counts[i],
+			(exit_codes_seen - i) * sizeof(exit_counts[0]));
+		exit_counts[i].code = code;
+		exit_counts[i].count = 0;
+		exit_codes_seen++;
+	}
+	exit_counts[i].count++;
+}
+
+/* CPUID: the host's answer, except the brand string, which is ours. CPUID
+ * exits whatever the controls say (SDM 25.1.2); under SVM because the
+ * VMCB intercepts it (APM Vol. 2, Table B-1). */
+static enum exit_action exit_handle_cpuid(struct guest_regs *regs)
+{
+	uint32_t leaf = (uint32_t)regs->rax, subleaf = (uint32_t)regs->rcx;
+	struct cpuid_regs r = cpuid(leaf, subleaf);
+
+	if (leaf >= 0x80000002 && leaf <= 0x80000004)
+		memcpy(&r, param_brand + 16 * (leaf - 0x80000002), 16);
+	regs->rax = r.eax;
+	regs->rbx = r.ebx;
+	regs->rcx = r.ecx;
+	regs->rdx = r.edx;
+	vm_skip_instruction();
+	return VM_RESUME;
+}
+
+static enum exit_action exit_handle_hlt(struct guest_regs *regs)
+{
+	(void)regs;
+	/* HLT exits because of CPU_BASED_HLT_EXITING (SDM 24.6.2), or the
+	 * VMCB's HLT intercept (APM Table B-1). No interrupts reach VM1: a
+	 * halted VM1 would never wake up. */
+	kprintf("vm: VM1 executed HLT at 0x%llx\n",
+		(unsigned long long)vm_read_rip());
+	vm_set_stop_reason("HLT", POWER_FAIL_GUEST_HLT);
+	return VM_STOP;
+}
+
+static const exit_handler_t exit_handlers[VM_EXIT_REASONS] = {
+	[VM_EXIT_HYPERCALL] = exit_handle_hypercall,       /* hypercall.c */
+	[VM_EXIT_CPUID] = exit_handle_cpuid,
+	[VM_EXIT_HLT] = exit_handle_hlt,
+	[VM_EXIT_NESTED_PAGE_FAULT] = vm_handle_nested_page_fault, /* vendor */
+	[VM_EXIT_TRIPLE_FAULT] = vm_handle_triple_fault,           /* vendor */
+	[VM_EXIT_OTHER] = vm_handle_unexpected_exit,               /* vendor */
+};
+
+void vm_stop(void)
+{
+	unsigned long total = 0;
+
+	kprintf("vm: VM1 stopped (%s, status %d)\n", stop_reason, stop_status);
+	kprintf("vm: exits handled:");
+	for (unsigned int i = 0; i < exit_codes_seen; i++) {
+		kprintf(" %s=%lu", vm_exit_name(exit_counts[i].code),
+			exit_counts[i].count);
+		total += exit_counts[i].count;
+	}
+	kprintf(" (total %lu)\n", total);
+	vm_hardware_disable();
+	power_off(stop_status);
+}
+
+void vm_exit_handle(enum vm_exit_reason reason, uint64_t code,
+		    struct guest_regs *regs)
+{
+	exit_handler_t handler = reason < VM_EXIT_REASONS ?
+				 exit_handlers[reason] : 0;
+
+	vm_count_exit(code);
+	if (!handler)
+		handler = vm_handle_unexpected_exit;
+	if (handler(regs) == VM_STOP)
+		vm_stop();
+}
