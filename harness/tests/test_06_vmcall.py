@@ -10,20 +10,15 @@ each scenario makes VM1 do, and on Bochs what Bochs logs of VM1's faults.
 A scenario's boot also carries a greeting of the run's choosing, which VM1
 prints first: the output that follows is VM1's, from this run.
 """
-import random
 import re
 
 import pytest
 
-from kit import emu, lessons
+import vm1
+from kit import lessons
 
 LESSON = "06"
-RNG = random.Random()     # seeded by the OS: different on every run
-
-
-def param_size(name: str) -> int:
-    """The size in bytes of the lesson's parameter @name (params.json)."""
-    return emu.load_params(lessons.find(LESSON).params_json)[name]["size"]
+RNG = vm1.RNG
 
 
 def kit_value(name: str) -> int:
@@ -38,37 +33,22 @@ def bad_hypercall_line() -> str:
 
 
 def random_greeting() -> tuple[str, str]:
-    """A greeting of the run's choosing: (the text, the parameter)."""
-    text = f"Patched VM1 says {RNG.randrange(10**6):06d}"
-    size = param_size("greeting")
-    return text, (text + "\n").ljust(size, "\0")
+    return vm1.random_greeting(LESSON)
 
 
-def summary(result) -> dict:
-    line = next(l for l in result.lines() if l.startswith("vm: exits handled:"))
-    counts = dict(re.findall(r"(\w+)=(\d+)", line))
-    return {k: int(v) for k, v in counts.items()}
+def param_size(name: str) -> int:
+    return vm1.param_size(LESSON, name)
 
 
 def vm_output(result) -> list[str]:
-    """Lines between VMLAUNCH and the end of VM1."""
-    lines = result.lines()
-    start = lines.index("vm: VMLAUNCH VM1") + 1
-    return lines[start:]
-
-
-_greeted = {}
+    return vm1.vm_output(result, "vm: VMLAUNCH VM1")
 
 
 def greeted(request, boot, emulator):
-    """(text, result): the lesson booted with a greeting of the run's
-    choosing, on first use (per emulator and pytest worker), then shared."""
-    if emulator not in _greeted:
-        text, param = random_greeting()
-        _greeted[emulator] = (text, boot(params={"greeting": param}))
-    else:                           # so that a failure still shows it
-        request.node._kit_boots.append(_greeted[emulator][1])
-    return _greeted[emulator]
+    return vm1.greeted(request, boot, emulator, LESSON)
+
+
+summary = vm1.summary
 
 
 @pytest.mark.points(4)

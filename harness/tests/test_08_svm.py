@@ -19,15 +19,15 @@ hypercalls it tells VM1 to time (all drawn afresh on every run); the
 EXITINFO1 layouts of APM Vol. 2 (15.10.2 for I/O, 15.25.6 for nested page
 faults) and VM1's own listing (where its OUT instruction is).
 """
-import random
 import re
 
 import pytest
 
-from kit import emu, lessons
+import vm1
+from kit import lessons
 
 LESSON = "08"
-RNG = random.Random()     # seeded by the OS: different on every run
+RNG = vm1.RNG
 SVM = lessons.find(LESSON).cpu      # the Makefile's QEMU_CPU, BOCHS_CPU
 NO_NPT = {"qemu": "qemu64", "bochs": "turion64_tyler"}   # SVM, no NPT
 NO_SVM = {"amd": {"qemu": "qemu64,svm=off", "bochs": "athlon64_venice"},
@@ -39,32 +39,24 @@ SVM_FEATURES = {"NP": 0, "LbrVirt": 1, "SVML": 2, "NRIPS": 3,
                 "DecodeAssists": 7, "PauseFilter": 10, "vGIF": 16}
 
 
-def param_size(name: str) -> int:
-    """The size in bytes of the lesson's parameter @name (params.json)."""
-    return emu.load_params(lessons.find(LESSON).params_json)[name]["size"]
-
-
 def kit_value(name: str) -> int:
     """A number the lesson's C and NASM share (kit.json: POWER_FAIL_*...)."""
     return lessons.find(LESSON).constants[name]
 
 
 def random_greeting() -> tuple[str, str]:
-    """A greeting of the run's choosing: (the text, the parameter)."""
-    text = f"Patched VM1 says {RNG.randrange(10**6):06d}"
-    size = param_size("greeting")
-    return text, (text + "\n").ljust(size, "\0")
+    return vm1.random_greeting(LESSON)
 
 
-def summary(result) -> dict:
-    line = next(l for l in result.lines() if l.startswith("vm: exits handled:"))
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+def param_size(name: str) -> int:
+    return vm1.param_size(LESSON, name)
 
 
 def vm_output(result) -> list[str]:
-    """Lines between VMRUN and the end of VM1."""
-    lines = result.lines()
-    return lines[lines.index("vm: VMRUN VM1") + 1:]
+    return vm1.vm_output(result, "vm: VMRUN VM1")
+
+
+summary = vm1.summary
 
 
 def listing_address(label: str) -> int:
@@ -79,18 +71,9 @@ def listing_address(label: str) -> int:
     raise AssertionError(f"no instruction after {label} in vm1.lst")
 
 
-_greeted = {}
-
-
 def greeted(request, boot):
-    """(text, result): booted with a greeting of the run's choosing, on
-    first use (per pytest worker), then shared."""
-    if not _greeted:
-        text, param = random_greeting()
-        _greeted["run"] = (text, boot(cpu=SVM, params={"greeting": param}))
-    else:                           # so that a failure still shows it
-        request.node._kit_boots.append(_greeted["run"][1])
-    return _greeted["run"]
+    return vm1.greeted(request, boot, request.node.callspec.params["emulator"],
+                       LESSON, cpu=SVM)
 
 
 @pytest.mark.points(4)
