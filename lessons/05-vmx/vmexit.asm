@@ -10,6 +10,7 @@
 ; from the generated kit.inc.
 
 %include "kit.inc"      ; GUEST_REGS_*: guest_regs.h; VMX_FAIL_*: vmx_ops.h
+%include "../05-vmx/guest_regs.inc" ; GUEST_REGS_LOAD, _SAVE (from any lesson)
 
         bits    64
         section .text
@@ -18,44 +19,6 @@
 ; 16-byte aligned (HOST_RSP is) for the call into C.
 GUEST_REGS_FRAME equ (GUEST_REGS_SIZE + 15) & ~15 ; bytes the exit path reserves
 
-; GUEST_REGS_LOAD base - load the fifteen registers from [base].
-; RDI is loaded last: it may be the base.
-%macro GUEST_REGS_LOAD 1
-        mov     rax, [%1 + GUEST_REGS_RAX]
-        mov     rcx, [%1 + GUEST_REGS_RCX]
-        mov     rdx, [%1 + GUEST_REGS_RDX]
-        mov     rbx, [%1 + GUEST_REGS_RBX]
-        mov     rbp, [%1 + GUEST_REGS_RBP]
-        mov     rsi, [%1 + GUEST_REGS_RSI]
-        mov     r8,  [%1 + GUEST_REGS_R8]
-        mov     r9,  [%1 + GUEST_REGS_R9]
-        mov     r10, [%1 + GUEST_REGS_R10]
-        mov     r11, [%1 + GUEST_REGS_R11]
-        mov     r12, [%1 + GUEST_REGS_R12]
-        mov     r13, [%1 + GUEST_REGS_R13]
-        mov     r14, [%1 + GUEST_REGS_R14]
-        mov     r15, [%1 + GUEST_REGS_R15]
-        mov     rdi, [%1 + GUEST_REGS_RDI]
-%endmacro
-
-; GUEST_REGS_SAVE base - store the fifteen registers to [base].
-%macro GUEST_REGS_SAVE 1
-        mov     [%1 + GUEST_REGS_RAX], rax
-        mov     [%1 + GUEST_REGS_RCX], rcx
-        mov     [%1 + GUEST_REGS_RDX], rdx
-        mov     [%1 + GUEST_REGS_RBX], rbx
-        mov     [%1 + GUEST_REGS_RBP], rbp
-        mov     [%1 + GUEST_REGS_RSI], rsi
-        mov     [%1 + GUEST_REGS_RDI], rdi
-        mov     [%1 + GUEST_REGS_R8], r8
-        mov     [%1 + GUEST_REGS_R9], r9
-        mov     [%1 + GUEST_REGS_R10], r10
-        mov     [%1 + GUEST_REGS_R11], r11
-        mov     [%1 + GUEST_REGS_R12], r12
-        mov     [%1 + GUEST_REGS_R13], r13
-        mov     [%1 + GUEST_REGS_R14], r14
-        mov     [%1 + GUEST_REGS_R15], r15
-%endmacro
 
 ; vmx_launch - enter the guest for the first time.
 ; Entry: RDI = struct guest_regs *.  Returns: only if VMLAUNCH fails, with

@@ -17,6 +17,7 @@
 ; the host's state and the guest's.
 
 %include "kit.inc"                      ; GUEST_REGS_*: guest_regs.h
+%include "../05-vmx/guest_regs.inc"     ; GUEST_REGS_LOAD_GPRS, _SAVE_GPRS
 
         bits    64
         section .text
@@ -38,19 +39,7 @@ svm_vmrun:
         push    rdi                     ; [rsp + 8]: struct guest_regs *
         push    rdx                     ; [rsp]: the host's VMCB
         mov     rax, rsi                ; RAX = the guest's VMCB (15.5)
-        mov     rcx, [rdi + GUEST_REGS_RCX]
-        mov     rdx, [rdi + GUEST_REGS_RDX]
-        mov     rbx, [rdi + GUEST_REGS_RBX]
-        mov     rbp, [rdi + GUEST_REGS_RBP]
-        mov     rsi, [rdi + GUEST_REGS_RSI]
-        mov     r8,  [rdi + GUEST_REGS_R8]
-        mov     r9,  [rdi + GUEST_REGS_R9]
-        mov     r10, [rdi + GUEST_REGS_R10]
-        mov     r11, [rdi + GUEST_REGS_R11]
-        mov     r12, [rdi + GUEST_REGS_R12]
-        mov     r13, [rdi + GUEST_REGS_R13]
-        mov     r14, [rdi + GUEST_REGS_R14]
-        mov     r15, [rdi + GUEST_REGS_R15]
+        GUEST_REGS_LOAD_GPRS rdi        ; all but RAX (the VMCB's) and RDI
         mov     rdi, [rdi + GUEST_REGS_RDI] ; last: it was our pointer
         clgi                            ; GIF = 0: nothing in between (15.17)
         vmload                          ; [RAX]: the guest's FS, GS, TR...
@@ -59,19 +48,7 @@ svm_vmrun:
         vmsave                          ; [RAX]: keep the guest's FS, GS...
         push    rdi                     ; the guest's RDI, for a moment
         mov     rdi, [rsp + 16]         ; struct guest_regs *
-        mov     [rdi + GUEST_REGS_RCX], rcx
-        mov     [rdi + GUEST_REGS_RDX], rdx
-        mov     [rdi + GUEST_REGS_RBX], rbx
-        mov     [rdi + GUEST_REGS_RBP], rbp
-        mov     [rdi + GUEST_REGS_RSI], rsi
-        mov     [rdi + GUEST_REGS_R8], r8
-        mov     [rdi + GUEST_REGS_R9], r9
-        mov     [rdi + GUEST_REGS_R10], r10
-        mov     [rdi + GUEST_REGS_R11], r11
-        mov     [rdi + GUEST_REGS_R12], r12
-        mov     [rdi + GUEST_REGS_R13], r13
-        mov     [rdi + GUEST_REGS_R14], r14
-        mov     [rdi + GUEST_REGS_R15], r15
+        GUEST_REGS_SAVE_GPRS rdi
         pop     rax
         mov     [rdi + GUEST_REGS_RDI], rax
         pop     rax                     ; the host's VMCB
