@@ -33,11 +33,9 @@ from typing import Callable, Optional
 
 from . import emulators, sandbox
 from .emulators import EmulatorMissing, Machine  # noqa: F401 (for callers)
-from .emulators.base import (LOG_READ, cpu_state_line,  # noqa: F401
+from .emulators.base import (cpu_state_line,  # noqa: F401 (for callers)
                              decode, read_end, read_serial, tail)
-from .emulators.bochs import BOCHS_CPU  # noqa: F401
-from .emulators.qemu import (MonitorError, QEMU_EXIT_PASS,  # noqa: F401
-                             QEMU_EXIT_FAIL)
+from .emulators.qemu import MonitorError, QEMU_EXIT_PASS  # noqa: F401
 
 EMULATORS = emulators.NAMES
 # A guest can make its emulator log heavily (an interrupt storm under QEMU's

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from kit import emu, lessons, sandbox
+from kit import emu, lessons
 from test_00_grade import AUTOMATON, HARNESS, edit, kit_copy
 
 ARGS = ["--lesson", "01,02", "-k",
@@ -173,7 +173,7 @@ def world(tmp_path_factory):
 
 def build_class(world) -> Path:
     """The submissions graded with the instructor's Makefiles."""
-    subs, token = world["root"] / "class", world["token"]
+    subs = world["root"] / "class"
     mark, outside = world["marker"], world["outside"]
     # The control: sources that fail at once, no trick.
     (kit_copy(subs / "control") / AUTOMATON).write_text(sector('"control"'))
