@@ -137,6 +137,14 @@ pdpt_high:      resb    PAGE_SIZE
 page_directory: resb    PAGE_SIZE
 page_table:     resb    PAGE_SIZE
 
+; paging.h's kernel_phys_base: the physical address the higher half's
+; first 2 MiB map to. 0 here; lesson 07's hypervisor moves itself and sets
+; it (lessons/07-guest-os/relocate.c).
+        section .data
+        align   8
+        global  kernel_phys_base
+kernel_phys_base:       dq 0
+
         section .bss
         align   16
 kernel_stack:   resb    KERNEL_STACK_SIZE

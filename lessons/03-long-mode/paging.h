@@ -32,17 +32,26 @@
 #define PTE_ADDR 0x000FFFFFFFFFF000ULL /**< bits 51:12: next table or frame */
 /** @} */
 
+/**
+ * Where the kernel's first 2 MiB really are in physical memory: 0, so the
+ * higher half maps physical 0 and up (longmode.asm). Only lesson 07's
+ * hypervisor changes it, when it moves itself to the top of RAM and maps
+ * the higher half's first 2 MiB there (lessons/07-guest-os/relocate.c).
+ */
+extern uint64_t kernel_phys_base;
+
 /** The virtual address at which the kernel sees physical address @p phys
- * (valid for the first GiB, which the higher half maps). */
+ * (valid for the first GiB, which the higher half maps; after lesson 07's
+ * move, only for the kernel's own 2 MiB). */
 static inline void *phys_to_virt(uint64_t phys)
 {
-	return (void *)(uintptr_t)(phys + KERNEL_VMA);
+	return (void *)(uintptr_t)(phys - kernel_phys_base + KERNEL_VMA);
 }
 
 /** The physical address behind a higher-half kernel address. */
 static inline uint64_t virt_to_phys(const volatile void *virt)
 {
-	return (uint64_t)(uintptr_t)virt - KERNEL_VMA;
+	return (uint64_t)(uintptr_t)virt - KERNEL_VMA + kernel_phys_base;
 }
 
 void paging_show_walks(void);

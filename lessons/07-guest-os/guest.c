@@ -1,0 +1,145 @@
+/**
+ * @file guest.c
+ * @brief The guest's VMCS: a PC right after its BIOS, with its devices.
+ * @ingroup lesson07
+ *
+ * Lesson 06's VM1 owned nothing: every port exited, HLT stopped it. This
+ * guest owns the machine, except what would let it see or stop the
+ * hypervisor:
+ *  - I/O: the bitmaps (SDM Vol. 3C, 24.6.4) let every port through but the
+ *    kit's power-off ports; COM1, the PIC, the PIT, the disk are the
+ *    guest's, so its serial bytes reach the transcript as it wrote them;
+ *  - MSRs: the bitmap (24.6.9) lets every read and write through but
+ *    writes to EFER, which the hypervisor checks and keeps in the VMCS;
+ *  - interrupts: external-interrupt exiting is off (24.6.1), so the BIOS's
+ *    and the guest's interrupts go through the guest's own IVT or IDT,
+ *    and HLT exiting is off: a halted guest waits for them natively;
+ *  - CR0 and CR4 (24.6.6): the host owns CR4.VMXE (the guest reads 0) and
+ *    CR0.NE, CD and NW: NE must stay 1 in VMX operation (CR0_FIXED0), and
+ *    seed 003's guard keeps caching on whatever the guest writes into CD and
+ *    NW, while the read shadow shows the guest its own value.
+ * The guest starts in the bootstrap (bootstrap.asm) and, once the BIOS has
+ * read its boot sector, at 0000:7C00 (guest_handover()).
+ */
+#include "hv.h"
+#include "kprintf.h"
+#include "paging.h"
+#include "power.h"
+#include "string.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define CR0_ET BIT(4)        /**< extension type: always 1 */
+#define CR0_NW BIT(29)       /**< not write-through */
+#define CR0_CD BIT(30)       /**< cache disable */
+#define AR_RM_CODE 0x9B      /**< real-mode code: accessed, readable */
+#define AR_RM_DATA 0x93      /**< real-mode data: accessed, writable */
+#define AR_TSS_BUSY 0x8B     /**< TR must be a busy TSS (SDM 26.3.1.2) */
+#define AR_LDT 0x82          /**< an LDT, present */
+
+extern const uint8_t bootstrap_image[], bootstrap_image_end[];
+
+/* Bitmaps: 4 KiB each, a 1 bit means "exit" (SDM 24.6.4, 24.6.9). */
+static uint8_t io_bitmap_a[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t io_bitmap_b[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t msr_bitmap[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+/** The ports whose writes end the guest: power.h's power-off protocol. */
+static const uint16_t power_ports[] = {
+	DEBUG_EXIT_PORT, BOCHS_SHUTDOWN_PORT, QEMU_PIIX4_PM1A_CNT,
+	BOCHS_PIIX4_PM1A_CNT,
+};
+
+static void intercept_port(uint16_t port)
+{
+	uint8_t *bitmap = port < 0x8000 ? io_bitmap_a : io_bitmap_b;
+
+	bitmap[(port & 0x7FFF) / 8] |= 1 << (port % 8);
+}
+
+void guest_setup_bitmaps(void)
+{
+	for (unsigned int i = 0; i < sizeof(power_ports) / 2; i++)
+		intercept_port(power_ports[i]);
+	/* MSR bitmap: read low, read high, write low at 0x800, write high
+	 * (0xC0000000-0xC0001FFF) at 0xC00. EFER is 0xC0000080. */
+	msr_bitmap[0xC00 + (MSR_EFER & 0x1FFF) / 8] |= 1 << (MSR_EFER % 8);
+	vmcs_write(IO_BITMAP_A, virt_to_phys(io_bitmap_a));
+	vmcs_write(IO_BITMAP_B, virt_to_phys(io_bitmap_b));
+	vmcs_write(MSR_BITMAP, virt_to_phys(msr_bitmap));
+}
+
+static void rm_segment(enum vmcs_field selector, uint32_t ar)
+{
+	vmcs_write_segment(selector, 0, ar, 0xFFFF, 0);
+}
+
+/* The bootstrap's state: real mode at HV_BOOTSTRAP_ADDR (SDM 24.4.1). */
+static void guest_setup_state(struct guest_regs *regs)
+{
+	memset(regs, 0, sizeof(*regs));
+	vmcs_write(GUEST_CR0, CR0_ET | CR0_NE);  /* PE = PG = 0 */
+	vmcs_write(GUEST_CR3, 0);
+	vmcs_write(GUEST_CR4, CR4_VMXE);
+	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
+	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_TR_SELECTOR, AR_TSS_BUSY);
+	rm_segment(GUEST_LDTR_SELECTOR, AR_LDT);
+	vmcs_write(GUEST_GDTR_BASE, 0);
+	vmcs_write(GUEST_GDTR_LIMIT, 0);
+	vmcs_write(GUEST_IDTR_BASE, 0);          /* the BIOS's IVT */
+	vmcs_write(GUEST_IDTR_LIMIT, 0x3FF);
+	vmcs_write(GUEST_IA32_EFER, 0);
+	vmcs_write(GUEST_RSP, HV_BOOT_SECTOR);
+	vmcs_write(GUEST_RIP, HV_BOOTSTRAP_ADDR);
+}
+
+const struct vmcs_guest *guest_create(uint64_t eptp)
+{
+	static struct vmcs_guest guest = {
+		.controls = {
+			.proc = CPU_BASED_USE_IO_BITMAPS |
+				CPU_BASED_USE_MSR_BITMAPS |
+				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+			.proc2 = SECONDARY_EXEC_ENABLE_EPT |
+				 SECONDARY_EXEC_UNRESTRICTED_GUEST,
+			.entry = VM_ENTRY_LOAD_IA32_EFER |
+				 VM_ENTRY_LOAD_IA32_PAT,
+			.cr0_mask = CR0_NE | CR0_CD | CR0_NW,
+			.cr0_shadow = 0,
+			.cr4_mask = CR4_VMXE,
+			.cr4_shadow = 0,
+		},
+		.setup_state = guest_setup_state,
+	};
+	size_t size = (size_t)(bootstrap_image_end - bootstrap_image);
+
+	guest.controls.ept_pointer = eptp;
+	memcpy(guest_phys(HV_BOOTSTRAP_ADDR), bootstrap_image, size);
+	kprintf("[hv] bootstrap: %u bytes at 0x%x, to read drive 0x%x's boot "
+		"sector through the BIOS\n", (unsigned int)size,
+		HV_BOOTSTRAP_ADDR, HV_GUEST_DRIVE);
+	return &guest;
+}
+
+void guest_handover(struct guest_regs *regs)
+{
+	/* What a BIOS leaves at 0000:7C00 (seed 003's table; the README
+	 * lists each difference): real mode, flat 64 KiB segments at 0,
+	 * interrupts on, DL = the boot drive, the other registers 0. */
+	memset(regs, 0, sizeof(*regs));
+	regs->rdx = HV_GUEST_DRIVE;
+	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
+	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
+	vmcs_write(GUEST_RSP, HV_BOOT_SECTOR);
+	vmcs_write(GUEST_RIP, HV_BOOT_SECTOR);
+	vmcs_write(GUEST_RFLAGS, 0x202);         /* IF, the reserved bit */
+}

@@ -1,0 +1,189 @@
+/**
+ * @file guest_ept.c
+ * @brief EPT for a real guest: all of guest-physical memory but the hidden
+ * range, 1:1, with memory types from the E820 map.
+ * @ingroup lesson07
+ *
+ * Lesson 06 gave VM1 64 KiB and nothing else. A guest that boots through
+ * its BIOS needs everything a native boot sees: RAM, the BIOS ROM, VGA
+ * memory, the LAPIC and IOAPIC, the ACPI tables. So guest-physical address
+ * X is host-physical X for the first 4 GiB, except the 2 MiB the
+ * hypervisor took (relocate.c), which EPT does not map at all: a guest
+ * that touches them exits with an EPT violation (SDM Vol. 3C, 29.3.3.2).
+ * The first 2 MiB use 4 KiB pages, so that the E820 trap (e820_trap.c) can
+ * take execute permission from one page; the rest uses 2 MiB pages.
+ * The trap needs a second view of the same memory (SDM 29.3: the EPTP
+ * names the tables in use, and the hypervisor may switch it at any exit):
+ * "outside", where every page but the trapped one is executable, and
+ * "inside", where only the trapped page is. The guest runs in the view
+ * where its code is executable, and each crossing is one exit.
+ * Memory types (SDM 29.3.7): write-back where the E820 map says RAM
+ * (usable, ACPI, NVS), uncacheable everywhere else (VGA, ROM, MMIO).
+ */
+#include "../06-vmcall/ept.h" /* lesson 06: EPT entry bits */
+#include "hv.h"
+#include "kprintf.h"
+#include "paging.h"
+#include "power.h"
+#include "vmx.h"
+
+/** @name IA32_VMX_EPT_VPID_CAP bits the kit relies on (SDM A.10)
+ * @{ */
+#define EPT_CAP_WALK_4 BIT(6)        /**< 4-level EPT walks */
+#define EPT_CAP_UC BIT(8)            /**< uncacheable EPT entries */
+#define EPT_CAP_WB BIT(14)           /**< write-back EPT entries, EPTP */
+#define EPT_CAP_2MB BIT(16)          /**< 2 MiB EPT pages */
+#define EPT_CAP_INVEPT BIT(20)       /**< the INVEPT instruction */
+#define EPT_CAP_INVEPT_SINGLE BIT(25) /**< single-context INVEPT */
+/** @} */
+
+#define EPT_MT_UC (0ULL << 3)        /**< leaf: memory type uncacheable */
+#define EPT_LARGE BIT(7)             /**< PD entry: a 2 MiB leaf */
+
+/** One view: a PML4, one PDPT, four PDs (4 GiB), the first 2 MiB's PT. */
+struct ept_view {
+	uint64_t pml4[PT_ENTRIES];
+	uint64_t pdpt[PT_ENTRIES];
+	uint64_t pd[4][PT_ENTRIES];
+	uint64_t pt0[PT_ENTRIES];
+};
+
+static struct ept_view views[2] __attribute__((aligned(PAGE_SIZE)));
+static uint64_t eptp[2];
+static unsigned int current_view;
+
+struct e820_entry guest_e820[2 * 32];
+unsigned int guest_e820_count;
+
+static int is_ram(uint32_t type)
+{
+	return type == E820_USABLE || type == E820_ACPI || type == E820_NVS;
+}
+
+/* The memory type of [@p base, @p base + @p size): write-back if the
+ * E820 map calls all of it RAM, else uncacheable. */
+static uint64_t memory_type(uint64_t base, uint64_t size)
+{
+	for (unsigned int i = 0; i < e820_count; i++) {
+		const struct e820_entry *e = &e820_map[i];
+
+		if (is_ram(e->type) && e->base <= base &&
+		    base + size <= e->base + e->length)
+			return EPT_MT_WB;
+	}
+	return EPT_MT_UC;
+}
+
+static void check_capabilities(void)
+{
+	static const struct { uint64_t bit; const char *what; } need[] = {
+		{ EPT_CAP_WALK_4, "4-level walks" },
+		{ EPT_CAP_UC, "uncacheable memory" },
+		{ EPT_CAP_WB, "write-back memory" },
+		{ EPT_CAP_2MB, "2 MiB pages" },
+		{ EPT_CAP_INVEPT, "INVEPT" },
+		{ EPT_CAP_INVEPT_SINGLE, "single-context INVEPT" },
+	};
+	uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+
+	for (unsigned int i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!(cap & need[i].bit)) {
+			kprintf("[hv] EPT lacks %s (IA32_VMX_EPT_VPID_CAP "
+				"0x%llx)\n", need[i].what,
+				(unsigned long long)cap);
+			power_off(POWER_FAIL_VMX_CONTROLS);
+		}
+	kprintf("[hv] EPT capabilities 0x%llx: 4-level, WB, UC, 2 MiB pages, "
+		"INVEPT\n", (unsigned long long)cap);
+}
+
+/* The guest's E820 map: every BIOS range, with the hidden one cut out. */
+static void filter_e820(void)
+{
+	uint64_t lo = hidden_base, hi = hidden_base + HV_SIZE;
+
+	for (unsigned int i = 0; i < e820_count; i++) {
+		struct e820_entry e = e820_map[i];
+		uint64_t end = e.base + e.length;
+
+		if (end <= lo || e.base >= hi) {
+			guest_e820[guest_e820_count++] = e;
+			continue;
+		}
+		if (e.base < lo) {              /* the part below */
+			guest_e820[guest_e820_count] = e;
+			guest_e820[guest_e820_count++].length = lo - e.base;
+		}
+		if (end > hi) {                 /* the part above */
+			guest_e820[guest_e820_count] = e;
+			guest_e820[guest_e820_count].base = hi;
+			guest_e820[guest_e820_count++].length = end - hi;
+		}
+	}
+}
+
+/* Build view @p v: every leaf as @p exec says (EPT_EXEC or 0). */
+static void build_view(struct ept_view *t, uint64_t exec)
+{
+	t->pml4[0] = virt_to_phys(t->pdpt) | EPT_RWX;  /* non-leaf: RWX */
+	for (int i = 0; i < 4; i++) {
+		t->pdpt[i] = virt_to_phys(t->pd[i]) | EPT_RWX;
+		for (int j = 0; j < PT_ENTRIES; j++) {
+			uint64_t gpa = (uint64_t)(i * PT_ENTRIES + j) *
+				       LARGE_PAGE_SIZE;
+
+			if (gpa == hidden_base)
+				continue;       /* not mapped: hidden */
+			t->pd[i][j] = gpa | EPT_READ | EPT_WRITE | exec |
+				      EPT_LARGE |
+				      memory_type(gpa, LARGE_PAGE_SIZE);
+		}
+	}
+	t->pd[0][0] = virt_to_phys(t->pt0) | EPT_RWX;
+	for (int k = 0; k < PT_ENTRIES; k++) {
+		uint64_t gpa = (uint64_t)k * PAGE_SIZE;
+
+		t->pt0[k] = gpa | EPT_READ | EPT_WRITE | exec |
+			    memory_type(gpa, PAGE_SIZE);
+	}
+}
+
+uint64_t guest_ept_init(void)
+{
+	check_capabilities();
+	build_view(&views[EPT_OUTSIDE], EPT_EXEC);
+	build_view(&views[EPT_INSIDE], 0);
+	filter_e820();
+	kprintf("[hv] EPT: guest-physical 0-4 GiB 1:1, except 0x%llx-0x%llx "
+		"(not mapped); E820 for the guest: %u ranges\n",
+		(unsigned long long)hidden_base,
+		(unsigned long long)(hidden_base + HV_SIZE - 1),
+		guest_e820_count);
+	/* SDM 24.6.11: write-back walks, 4 levels. */
+	for (int v = 0; v < 2; v++)
+		eptp[v] = virt_to_phys(views[v].pml4) | EPTP_WALK_4 | EPTP_WB;
+	return eptp[EPT_OUTSIDE];
+}
+
+void guest_ept_trap_page(uint64_t gpa)
+{
+	unsigned int k = (gpa >> 12) & (PT_ENTRIES - 1);
+
+	views[EPT_OUTSIDE].pt0[k] &= ~EPT_EXEC;
+	views[EPT_INSIDE].pt0[k] |= EPT_EXEC;
+	/* Fewer permissions must be flushed from the CPU's EPT caches
+	 * (SDM 29.4.3.3). */
+	invept_single(eptp[EPT_OUTSIDE]);
+}
+
+unsigned int guest_ept_view(void)
+{
+	return current_view;
+}
+
+void guest_ept_switch(unsigned int view)
+{
+	current_view = view;
+	vmcs_write(EPT_POINTER, eptp[view]);   /* SDM 24.6.11 */
+	invept_single(eptp[view]);
+}
