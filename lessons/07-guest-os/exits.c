@@ -14,8 +14,10 @@
  */
 #include <stdarg.h>
 
+#include "console.h"
 #include "hv.h"
 #include "kprintf.h"
+#include "param.h"
 #include "power.h"
 #include "vmx.h"
 #include "x86.h"
@@ -25,6 +27,14 @@
 #define CR4_OSXSAVE BIT(18)   /**< XSETBV and XGETBV allowed */
 #define CPUID_1_ECX_VMX BIT(5)
 #define CPUID_1_ECX_OSXSAVE BIT(27)
+
+/**
+ * Patchable: when non-zero, the report ends with the guest's text screen,
+ * read from its VGA memory: 25 lines "[hv] screen NN: " and 80 cells of
+ * character and attribute bytes in hex. Bochs cannot save a screenshot;
+ * the harness draws this one (harness/kit/vgatext.py).
+ */
+volatile uint8_t param_screen KIT_PARAM;
 
 static unsigned long exit_count[EXIT_REASON_MAX];
 static uint64_t launched_at, host_ticks;
@@ -68,6 +78,16 @@ void guest_stop(int status, const char *fmt, ...)
 		"%llu in the hypervisor\n", sum,
 		(unsigned long long)(total - host_ticks),
 		(unsigned long long)host_ticks);
+	if (param_screen) {
+		const volatile uint8_t *vga = guest_phys(VGA_TEXT_BUFFER);
+
+		for (int row = 0; row < 25; row++) {
+			kprintf("[hv] screen %02d: ", row);
+			for (int i = 0; i < 160; i++)
+				kprintf("%02x", vga[row * 160 + i]);
+			kprintf("\n");
+		}
+	}
 	vmx_disable();                  /* SDM 30.3 "VMXOFF" */
 	power_off(status);
 }
