@@ -97,9 +97,16 @@ static void check_capabilities(void)
 		"INVEPT\n", (unsigned long long)cap);
 }
 
-/* The guest's E820 map: every BIOS range, with the hidden one cut out. */
+/*
+ * The guest's E820 map (the exercise): every range of the BIOS's map
+ * (e820_map, e820_count) into guest_e820[], in order, with
+ * [hidden_base, hidden_base + HV_SIZE) cut out of it: a range that
+ * overlaps it keeps its part below and its part above, if any.
+ */
 static void filter_e820(void)
 {
+	guest_e820_count = 0;
+	/* BEGIN SOLUTION: e820-filter */
 	uint64_t lo = hidden_base, hi = hidden_base + HV_SIZE;
 
 	for (unsigned int i = 0; i < e820_count; i++) {
@@ -120,6 +127,7 @@ static void filter_e820(void)
 			guest_e820[guest_e820_count++].length = end - hi;
 		}
 	}
+	/* END SOLUTION */
 }
 
 /* Build view @p v: every leaf as @p exec says (EPT_EXEC or 0). */
