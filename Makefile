@@ -7,6 +7,7 @@ KIT         := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m kit
 LESSON      ?=
 EMU         ?=
 HOLD        ?=
+GUEST       ?=
 PYTEST_ARGS ?=
 JOBS        ?= 2
 BENCH_RUNS  ?= 7
@@ -24,6 +25,8 @@ help:
 	@echo "make                 build every lesson into build/"
 	@echo "make run [LESSON=NN] [EMU=qemu|bochs] [HOLD=1]"
 	@echo "                     boot a lesson (default: the most advanced one)"
+	@echo "make run LESSON=07 [GUEST=01..04]"
+	@echo "                     lesson 07's hypervisor with a lesson as its guest"
 	@echo "make debug [LESSON=NN] [EMU=qemu|bochs]"
 	@echo "                     a lesson under GDB (QEMU) or Bochs' debugger"
 	@echo "make test [PYTEST_ARGS='-k lesson01 -m qemu']"
@@ -50,7 +53,8 @@ deps:
 	@$(DEPS) install
 
 run: all
-	@$(KIT) run --lesson '$(LESSON)' --emu '$(EMU)' $(if $(HOLD),--hold)
+	@$(KIT) run --lesson '$(LESSON)' --emu '$(EMU)' --guest '$(GUEST)' \
+		$(if $(HOLD),--hold)
 
 debug: all
 	@$(KIT) debug --lesson '$(LESSON)' --emu '$(EMU)'

@@ -1,6 +1,6 @@
 """Command line of the harness library: `make run` and `make bench` land here.
 
-    python3 -m kit run [--lesson NN] [--emu qemu|bochs] [--hold]
+    python3 -m kit run [--lesson NN] [--emu qemu|bochs] [--guest NN] [--hold]
     python3 -m kit bench [--runs N]
     python3 -m kit debug [--lesson NN] [--emu qemu|bochs] [--batch FILE]
     python3 -m kit screenshots [--out DIR]       (make screenshots)
@@ -53,11 +53,26 @@ def cmd_run(args) -> int:
     ensure_emulator(emulator)
     if not lesson.image.exists():
         sys.exit(f"run: {lesson.image} is missing: run make first")
+    image, host, what = lesson.image, None, lesson.name
+    if lesson.guests:                # a hypervisor: boot a lesson under it
+        number = args.guest or lesson.guests[0]
+        if number not in lesson.guests:
+            sys.exit(f"run: GUEST={number}: lesson {lesson.number} hosts "
+                     f"lessons {', '.join(lesson.guests)}")
+        guest = lessons.find(number)
+        if not guest.image.exists():
+            sys.exit(f"run: {guest.image} is missing: run make first")
+        image, host = guest.image, lesson.image
+        what = f"{guest.name} under {lesson.name}"
+    elif args.guest:
+        hosts = [l.number for l in lessons.all_lessons() if l.guests]
+        sys.exit(f"run: GUEST= is for a lesson that boots others as its "
+                 f"guest: LESSON={' or '.join(hosts) or '(none)'}")
     display, takes_terminal = pick_display(emulator)
     if args.hold and not emulators.runner(emulator).can_hold:
         holders = [r.name for r in emulators.RUNNERS.values() if r.can_hold]
         sys.exit(f"run: HOLD=1 works with {', '.join(holders)} only")
-    print(f"run: booting {lesson.name} on {emulator} (screen: {display}); "
+    print(f"run: booting {what} on {emulator} (screen: {display}); "
           f"{emulators.runner(emulator).quit_hint(display)}.",
           flush=True)
 
@@ -67,17 +82,18 @@ def cmd_run(args) -> int:
 
     interactive = takes_terminal or display in ("gtk", "x", "sdl2")
     result = emu.boot(
-        lesson.image, emulator, cpu=lesson.cpu, display=display,
+        image, emulator, cpu=lesson.cpu, display=display, host=host,
         interactive=interactive,
         timeout=None if interactive else args.timeout,
         debug_exit=not args.hold, keep=True,
         on_serial=None if takes_terminal else echo)
     if takes_terminal:               # the screen was ours: show COM1 now
-        print("\n--- COM1 ---\n" + result.serial, end="")
+        print("\n--- COM1 ---\n" + (result.host["serial"] if host else
+                                     result.serial), end="")
     if args.hold and result.outcome == "reset" and result.status is not None:
         result.outcome = "pass" if result.status == 0 else "fail"
         result.diagnosis = "powered off, screen held until the window closed"
-    print(f"\nrun: {lesson.name} on {emulator}: {result.diagnosis}")
+    print(f"\nrun: {what} on {emulator}: {result.diagnosis}")
     if not result.passed:            # keep what explains it
         if result.registers:
             print(f"run: CPU: {emu.cpu_state_line(result.registers)}")
@@ -123,6 +139,40 @@ def guest_note(serial: str) -> int | None:
     return int(trip[2]) if trip else None
 
 
+def hosted_bench(runs: int) -> None:
+    """Each guest of a hypervisor lesson (lesson 07), booted natively and
+    under the hypervisor in alternation: the median times, their ratio
+    (target: within 1.5x of native), and the exits by reason."""
+    target = 1.5
+    for host in [l for l in lessons.all_lessons() if l.guests]:
+        emulator = host.emulators[0]
+        why = emu.have(emulator)
+        if why:
+            print(f"\nbench: {host.name} skipped: {why}")
+            continue
+        print(f"\n{host.name}: each guest natively and under the "
+              f"hypervisor on {emulator}, median of {runs} "
+              f"(target: within {target}x of native)\n")
+        print(f"{'guest':<22} {'native s':>9} {'hosted s':>9} {'ratio':>6}"
+              "  exits under the hypervisor")
+        for number in host.guests:
+            guest = lessons.find(number)
+            native, hosted, exits = [], [], {}
+            for _ in range(runs):
+                native.append(emu.boot(guest.image, emulator,
+                                       timeout=60).seconds)
+                result = emu.boot(guest.image, emulator, host=host.image,
+                                  timeout=60)
+                hosted.append(result.seconds)
+                exits = result.host["exits"] if result.passed else \
+                    {"(failed)": 0}
+            a, b = statistics.median(native), statistics.median(hosted)
+            flag = " over target" if b / a > target else ""
+            shown = " ".join(f"{k}={v}" for k, v in exits.items())
+            print(f"{guest.name:<22} {a:>9.3f} {b:>9.3f} {b / a:>6.2f}"
+                  f"{flag}  {shown}")
+
+
 def cmd_bench(args) -> int:
     """Boot the floor and every lesson in rounds (one boot of each per
     round), so that a slow moment of the machine hits them all alike."""
@@ -137,7 +187,7 @@ def cmd_bench(args) -> int:
                 continue
             images = [("floor", floor)] + [
                 (lesson.name, lesson) for lesson in lessons.all_lessons()
-                if emulator in lesson.emulators]
+                if emulator in lesson.emulators and not lesson.guests]
             times = {name: [] for name, _ in images}
             notes = {name: [] for name, _ in images}
             outcomes = {}
@@ -169,6 +219,7 @@ def cmd_bench(args) -> int:
               f"{flag} {note}".rstrip())
         worst = max(worst, ratio)
     print(f"\nworst ratio: {worst:.2f}x (target {target}x)")
+    hosted_bench(args.runs)
     print("TSC ticks on Bochs count emulated instructions, not cycles: "
           "see lessons/06-vmcall/README.md.")
     return 0
@@ -180,6 +231,8 @@ def main() -> int:
     run = sub.add_parser("run", help="boot one lesson")
     run.add_argument("--lesson", default="")
     run.add_argument("--emu", default="")
+    run.add_argument("--guest", default="",
+                     help="the lesson a hypervisor lesson boots as its guest")
     run.add_argument("--hold", action="store_true",
                      help="QEMU: keep the final screen until the window closes")
     run.add_argument("--timeout", type=float, default=120.0,

@@ -15,11 +15,16 @@ One function, boot(), serves the tests, `make run` and `make bench`. It
     and, after a triple fault or a hang, `registers`: where the CPU was and
     in which mode, as the runner found out.
 
+With host= (a hypervisor's disk image, lesson 07), Bochs boots that image
+with the guest's as its second disk, and the result is the guest's part
+of COM1, judged as a native boot would be (kit/hosted.py).
+
 Nothing here names an emulator: what differs is each runner's.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -31,10 +36,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import emulators, sandbox
+from . import emulators, hosted, sandbox
 from .emulators import EmulatorMissing, Machine  # noqa: F401 (for callers)
-from .emulators.base import (cpu_state_line,  # noqa: F401 (for callers)
-                             decode, read_end, read_serial, tail)
+from .emulators.base import (POWER_LINE, cpu_state_line,  # noqa: F401
+                             decode, power_status, read_end, read_serial,
+                             tail)
 from .emulators.qemu import MonitorError, QEMU_EXIT_PASS  # noqa: F401
 
 EMULATORS = emulators.NAMES
@@ -45,7 +51,6 @@ LOG_CAP = 16 << 20
 # Set by grading (kit.gradeplugin): every emulator then runs in this
 # sandbox (kit/sandbox.py), as its user, seeing only its own work folder.
 SANDBOX: Optional[sandbox.Sandbox] = None
-POWER_LINE = re.compile(r"\[kit\] power off: (PASS|FAIL \(status (-?\d+)\))")
 
 
 @dataclasses.dataclass
@@ -67,6 +72,11 @@ class BootResult:
     # emulator told (see cpu_state_line()).
     registers: dict = dataclasses.field(default_factory=dict)
     raw_serial: bytes = b""  # COM1 as the guest wrote it, byte for byte
+    disk_sha256: str = ""   # the guest image as booted: patched, not padded
+    # Booted under a hypervisor (host=): {"serial": the whole transcript,
+    # "stop", "guest_status", "exits", "total_exits", "guest_ticks",
+    # "host_ticks"} as kit/hosted.py reads them; None for a native boot.
+    host: Optional[dict] = None
 
     @property
     def has_power_line(self) -> bool:
@@ -90,11 +100,15 @@ class BootResult:
 
     def report(self) -> str:
         """The diagnosis and transcript, as a failing test shows them."""
-        text = f"{self.emulator}: {self.diagnosis}\n"
+        guest = " (a hypervisor's guest)" if self.host is not None else ""
+        text = f"{self.emulator}{guest}: {self.diagnosis}\n"
         if self.registers:
             text += f"--- CPU state ---\n{cpu_state_line(self.registers)}\n"
         text += "--- COM1 transcript ---\n"
         text += self.serial[-8000:] if self.serial else "(nothing)\n"
+        if self.host is not None and self.outcome != "pass":
+            text += ("\n--- the hypervisor's own lines ---\n" +
+                     hosted.hypervisor_text(self.host["serial"])[-8000:])
         if self.log_tail and self.outcome not in ("pass", "fail", "stopped"):
             text += f"\n--- {self.emulator} log (end) ---\n{self.log_tail}"
         return text
@@ -160,7 +174,8 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
          on_serial: Optional[Callable[[str], None]] = None,
          display: str = "none", interactive: bool = False,
          debug_exit: bool = True, keep: bool = False,
-         share: Optional[Path] = None) -> BootResult:
+         share: Optional[Path] = None,
+         host: Optional[Path] = None) -> BootResult:
     """Boot @image and watch it until it ends (see the module docstring).
 
     params/params_json: patch these parameters into the private copy.
@@ -180,28 +195,43 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         ask it to write (screendump); inside a sandbox, the only one besides
         the boot's own.
     display/interactive/debug_exit: for `make run`; tests leave the defaults.
+    host: boot this hypervisor's image (Bochs only), @image being its guest
+        on the second disk; result.host has the hypervisor's side, the rest
+        of the result is the guest's (kit/hosted.py).
     """
+    hosts = [name for name, r in emulators.RUNNERS.items() if r.can_host]
+    if host is not None and emulator not in hosts:
+        raise ValueError(f"host= boots a VMX hypervisor, which {emulator} "
+                         "cannot run (QEMU's TCG has no VMX): use "
+                         f"{' or '.join(hosts)}")
     why = have(emulator)
     if why:
         raise EmulatorMissing(why)
     runner = emulators.runner(emulator)
     image = Path(image)
-    if not image.is_file():
-        raise FileNotFoundError(f"{image}: no such disk image (run make first)")
-    data = bytearray(image.read_bytes())
-    if len(data) < 512 or data[510:512] != b"\x55\xaa":
-        return BootResult(emulator, "emulator-error", "",
-                          f"{image} is not bootable: sector 0 does not end "
-                          "with the 0x55 0xAA signature", 0.0)
+    data = _read_image(image)
+    host_data = None if host is None else _read_image(Path(host))
+    bad = _not_bootable(image, data)
+    if host is not None:
+        bad = bad or _not_bootable(Path(host), host_data)
+    if bad:
+        return BootResult(emulator, "emulator-error", "", bad, 0.0,
+                          disk_sha256=hashlib.sha256(data).hexdigest())
     if params:
         if params_json is None:
             params_json = image.with_name("params.json")
         patch_image(data, load_params(Path(params_json)), params)
+    digest = hashlib.sha256(data).hexdigest()   # what the guest boots
 
     work = Path(tempfile.mkdtemp(prefix=f"kit-{emulator}-"))
     disk = work / "disk.img"
     runner.prepare(data)
     disk.write_bytes(bytes(data))
+    first, second = disk, None
+    if host_data is not None:           # the hypervisor first, guest second
+        first, second = work / "host.img", disk
+        runner.prepare(host_data)
+        first.write_bytes(bytes(host_data))
     if isinstance(cpu, dict):
         cpu = cpu.get(emulator)
     machine = Machine(memory_mib, cpus, cpu, accel)
@@ -210,30 +240,45 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         return _contain(cmd, work, share, memory_mib, env)
 
     start = time.monotonic()
-    run = runner.start(disk, work, machine, display=display,
+    run = runner.start(first, work, machine, display=display,
                        interactive=interactive, debug_exit=debug_exit,
-                       contain=contain, spawn=_spawn)
+                       contain=contain, spawn=_spawn, second_disk=second)
     try:
         result = _watch(run, runner, start, timeout, serial_cap, until,
-                        monitor_commands, on_serial)
+                        monitor_commands, on_serial,
+                        hosted.guest_text if host is not None else None)
     finally:
         _kill(run)
         if run.pty_thread:
             run.pty_thread.join(timeout=2)
     result.seconds = time.monotonic() - start
     result.log_tail = tail(run.log_path)
-    power = None
-    for power in POWER_LINE.finditer(result.serial):
-        pass                              # keep the last one
-    if power:
-        result.status = 0 if power.group(1) == "PASS" else int(power.group(2))
+    result.status = power_status(result.serial)
+    result.disk_sha256 = digest
     if result.outcome == "exited":        # the others are decided already
         runner.classify(result, run, read_end(run.log_path))
+    if host is not None:                  # the guest's part, judged as native
+        hosted.settle(result)
     if keep:
         result.workdir = str(work)
     else:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _read_image(image: Path) -> bytearray:
+    """@image's bytes; FileNotFoundError names it and what to do."""
+    if not image.is_file():
+        raise FileNotFoundError(f"{image}: no such disk image (run make first)")
+    return bytearray(image.read_bytes())
+
+
+def _not_bootable(image: Path, data: bytearray) -> Optional[str]:
+    """Why @data (@image's bytes) cannot boot, None when it can."""
+    if len(data) < 512 or data[510:512] != b"\x55\xaa":
+        return (f"{image} is not bootable: sector 0 does not end with the "
+                "0x55 0xAA signature")
+    return None
 
 
 def _contain(cmd: list, work: Path, share: Optional[Path], memory_mib: int,
@@ -311,7 +356,10 @@ def _log_flood(run: emulators.Run) -> Optional[str]:
 
 
 def _watch(run: emulators.Run, runner, start, timeout, serial_cap, until,
-           monitor_commands, on_serial) -> BootResult:
+           monitor_commands, on_serial, view=None) -> BootResult:
+    """Follow COM1 and the log until the boot ends (see the module
+    docstring). @view(raw) -> str or None: the part of COM1 @until is
+    matched against (a hosted guest's; None while it has not started)."""
     seen = 0
     emulator = runner.name
     pattern = re.compile(until) if until else None
@@ -333,11 +381,12 @@ def _watch(run: emulators.Run, runner, start, timeout, serial_cap, until,
         if flood:
             return BootResult(emulator, "flood", text, flood, 0.0,
                               raw_serial=raw)
-        if pattern and pattern.search(text):
+        watched = (text if view is None else view(raw)) if pattern else None
+        if watched is not None and pattern.search(watched):
             result = BootResult(emulator, "stopped", text,
                                 f"stopped at {until!r} as asked", 0.0,
                                 raw_serial=raw)
-            result.monitor = runner.inspect(run, monitor_commands, text)
+            result.monitor = runner.inspect(run, monitor_commands, watched)
             return result
         if exited:
             return BootResult(emulator, "exited", text, "", 0.0,

@@ -9,9 +9,13 @@ that folder. Its Makefile says, in plain assignments read here:
     NEEDS     := vmx             # CPU features it needs (default: none)
     QEMU_CPU  := phenom          # optional: the CPU model each emulator
     BOCHS_CPU := corei7_skylake_x #  boots it with (default: the runner's)
+    GUESTS    := 01 02 03 04     # a hypervisor: the lessons it boots as
+                                 #  its guest (default: none)
 
 A lesson that NEEDS vmx also gets a QEMU+KVM variant of its tests, run
-where KVM really has nested VMX (conftest.py).
+where KVM really has nested VMX; a lesson some hypervisor lists in its
+GUESTS, a variant of its Bochs tests booted under that hypervisor
+(conftest.py).
 """
 from __future__ import annotations
 
@@ -24,13 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 DEFAULT_EMULATORS = ("qemu", "bochs")
-META = re.compile(r"^(KIND|EMULATORS|NEEDS|QEMU_CPU|BOCHS_CPU)[ \t]*:?=[ \t]*"
-                  r"([^#\n]*)", re.M)
+META = re.compile(r"^(KIND|EMULATORS|NEEDS|QEMU_CPU|BOCHS_CPU|GUESTS)[ \t]*"
+                  r":?=[ \t]*([^#\n]*)", re.M)
 
 
 @functools.lru_cache(maxsize=None)
 def _meta(makefile: Path) -> dict:
-    """{KIND, EMULATORS, NEEDS} as @makefile assigns them."""
+    """{KIND, EMULATORS, NEEDS, ...} as @makefile assigns them."""
     try:
         text = makefile.read_text()
     except OSError:
@@ -83,6 +87,13 @@ class Lesson:
         return frozenset(_meta(self.source / "Makefile").get("NEEDS", []))
 
     @property
+    def guests(self) -> list[str]:
+        """The lessons it boots as its guest ("01", ...), as its Makefile's
+        GUESTS says; [] for a lesson that is no hypervisor."""
+        return [_number(guest) for guest in
+                _meta(self.source / "Makefile").get("GUESTS", [])]
+
+    @property
     def constants(self) -> dict:
         """Every number its C, NASM and the harness share, by name, as its
         build exports them (build/NN/kit.json, from the headers kit.inc is
@@ -108,13 +119,25 @@ def all_lessons() -> list[Lesson]:
             if (d / "Makefile").exists()]
 
 
+def hosting(number: str) -> Lesson | None:
+    """The first lesson whose GUESTS include lesson @number, or None."""
+    key = _number(number)
+    return next((lesson for lesson in all_lessons()
+                 if key in lesson.guests), None)
+
+
+def _number(number: str) -> str:
+    """"01" for "1", "01" or "01-bootsector"."""
+    return number.split("-")[0].zfill(2)
+
+
 def find(number: str | None) -> Lesson:
     """The lesson numbered @number ("1", "01", "01-bootsector"), or the most
     advanced lesson of the kit when @number is empty."""
     lessons = all_lessons()
     if not number:
         return lessons[-1]
-    key = number.split("-")[0].zfill(2)
+    key = _number(number)
     for lesson in lessons:
         if lesson.number == key:
             return lesson

@@ -539,7 +539,7 @@ def test_x2apic_when_cpuid_offers_it(boot, emulator):
     hz, ticks = random_timer(RNG)
     result = boot(params={"x2apic": 1, "timer_hz": hz, "timer_ticks": ticks})
     assert result.passed, result.diagnosis
-    if emulator == "bochs":
+    if emulator.startswith("bochs"):      # natively or under lesson 07
         assert "lapic: x2APIC mode (MSRs 0x800-0x8ff), id 0," in result.serial
     else:
         assert ("lapic: x2APIC asked for, but CPUID.01H:ECX.x2APIC[bit 21] "

@@ -22,11 +22,8 @@
 #include "vmx.h"
 #include "x86.h"
 
-#define CR0_CD BIT(30)
-#define CR0_NW BIT(29)
-#define CR4_OSXSAVE BIT(18)   /**< XSETBV and XGETBV allowed */
-#define CPUID_1_ECX_VMX BIT(5)
-#define CPUID_1_ECX_OSXSAVE BIT(27)
+#define CPUID_1_ECX_VMX BIT(5)      /**< CPUID.1:ECX: VMX */
+#define CPUID_1_ECX_OSXSAVE BIT(27) /**< CPUID.1:ECX: CR4.OSXSAVE is set */
 
 /**
  * Patchable: when non-zero, the report ends with the guest's text screen,

@@ -29,14 +29,13 @@
 #include "vmx.h"
 #include "x86.h"
 
-#define CR0_ET BIT(4)        /**< extension type: always 1 */
-#define CR0_NW BIT(29)       /**< not write-through */
-#define CR0_CD BIT(30)       /**< cache disable */
 #define AR_RM_CODE 0x9B      /**< real-mode code: accessed, readable */
 #define AR_RM_DATA 0x93      /**< real-mode data: accessed, writable */
 #define AR_TSS_BUSY 0x8B     /**< TR must be a busy TSS (SDM 26.3.1.2) */
 #define AR_LDT 0x82          /**< an LDT, present */
 
+/** bootstrap.bin, from bootstrap_image.asm: the first and the byte past
+ * the last of it. */
 extern const uint8_t bootstrap_image[], bootstrap_image_end[];
 
 /* Bitmaps: 4 KiB each, a 1 bit means "exit" (SDM 24.6.4, 24.6.9). */

@@ -28,6 +28,15 @@
 
 #include "boot.h"     /* lesson 02: struct e820_entry */
 #include "guest_regs.h"
+#include "x86.h"
+
+/** @name Control-register bits x86.h does not name
+ * @{ */
+#define CR0_ET BIT(4)        /**< extension type: always 1 */
+#define CR0_NW BIT(29)       /**< not write-through */
+#define CR0_CD BIT(30)       /**< cache disable */
+#define CR4_OSXSAVE BIT(18)  /**< XSETBV and XGETBV allowed */
+/** @} */
 
 #define HV_SIZE 0x200000 /**< the hypervisor's share of RAM: one 2 MiB
 			       page, which the higher half maps */

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -19,6 +20,8 @@ from typing import Callable, Optional
 
 LOG_READ = 1 << 20                  # a log is only ever read from its end
 KIT = Path(__file__).resolve().parents[3]
+# The kit's last line (common/power.c): PASS, or FAIL with the status.
+POWER_LINE = re.compile(r"\[kit\] power off: (PASS|FAIL \(status (-?\d+)\))")
 
 
 def kit_constants(header: str) -> dict:
@@ -69,6 +72,7 @@ class Runner:
     name = ""
     process_names: tuple = ()       # its processes' names, inside a sandbox
     log_name = ""                   # its own log, in the boot's folder
+    can_host = False                # runs the VMX hypervisor of boot(host=)
 
     def have(self) -> Optional[str]:
         """None if it can run here, else why not (one line)."""
@@ -79,7 +83,10 @@ class Runner:
 
     def start(self, disk: Path, work: Path, machine: Machine, *,
               display: str, interactive: bool, debug_exit: bool,
-              contain: Contain, spawn: Spawn) -> Run:
+              contain: Contain, spawn: Spawn,
+              second_disk: Optional[Path] = None) -> Run:
+        """Start the emulator booting @disk; @second_disk, when given, is
+        the machine's second hard disk (a hypervisor's guest)."""
         raise NotImplementedError
 
     can_hold = False                # make run HOLD=1: keep the last screen
@@ -110,6 +117,31 @@ class Runner:
         result.status (the guest's own power-off line, when it printed
         one)."""
         raise NotImplementedError
+
+
+# ---------------------------------------------------------------- power-off
+def power_status(serial: str) -> Optional[int]:
+    """The status of the last kit power line in @serial (0: PASS), or None
+    without one."""
+    power = None
+    for power in POWER_LINE.finditer(serial):
+        pass                                # keep the last one
+    if power is None:
+        return None
+    return 0 if power.group(1) == "PASS" else int(power.group(2))
+
+
+def powered_off(result) -> None:
+    """Set result.outcome and .diagnosis of a guest that wrote the kit's
+    power-off port, from its own status line (result.status)."""
+    if not result.has_power_line:
+        result.outcome = "fail"
+        result.diagnosis = ("powered off without the kit's status line "
+                            "(\"[kit] power off: ...\")")
+        return
+    result.outcome = "pass" if result.status == 0 else "fail"
+    result.diagnosis = "powered off: " + (
+        "PASS" if result.status == 0 else f"FAIL (status {result.status})")
 
 
 # ---------------------------------------------------------------- files

@@ -95,10 +95,12 @@ class Monitor:
 
 # ---------------------------------------------------------------- command
 def command(disk: Path, work: Path, machine: Machine, display: str = "none",
-            debug_exit: bool = True, interactive: bool = False) -> list[str]:
+            debug_exit: bool = True, interactive: bool = False,
+            second_disk: Optional[Path] = None) -> list[str]:
     """QEMU's command line for one boot of @disk, everything in @work:
     COM1 to com1.txt, the -d log to qemu.log, the monitor on monitor.sock
-    (unless @interactive: a person keeps it on Ctrl-Alt-2)."""
+    (unless @interactive: a person keeps it on Ctrl-Alt-2). @second_disk:
+    the second IDE disk (a hypervisor's guest, for a future KVM path)."""
     cpu = machine.cpu or ("host" if machine.accel == "kvm" else "qemu64")
     cmd = [QEMU, "-machine", "pc", "-m", str(machine.memory_mib),
            "-cpu", cpu, "-smp", str(machine.cpus), "-nic", "none",
@@ -106,6 +108,8 @@ def command(disk: Path, work: Path, machine: Machine, display: str = "none",
            "-drive", f"file={disk},format=raw,if=ide,snapshot=on",
            "-serial", f"file:{work / 'com1.txt'}",
            "-d", "int,cpu_reset,guest_errors", "-D", str(work / "qemu.log")]
+    if second_disk:
+        cmd += ["-drive", f"file={second_disk},format=raw,index=1,if=ide"]
     if machine.accel != "tcg":       # KVM: the host's own CPU
         cmd += ["-accel", machine.accel]
     if not interactive:              # a person keeps the monitor on Ctrl-Alt-2
@@ -152,9 +156,9 @@ class Qemu(Runner):
         return None
 
     def start(self, disk, work, machine, *, display, interactive,
-              debug_exit, contain, spawn) -> Run:
+              debug_exit, contain, spawn, second_disk=None) -> Run:
         cmd = contain(command(disk, work, machine, display, debug_exit,
-                              interactive))
+                              interactive, second_disk))
         std = None if interactive else subprocess.DEVNULL
         with open(work / "stderr.txt", "wb") as err:
             proc = spawn(cmd, stdin=std, stdout=std,

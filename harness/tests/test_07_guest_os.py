@@ -1,0 +1,240 @@
+"""Lesson 07: the hypervisor boots another lesson's disk as its guest.
+
+Lessons 01-04's own test modules also run under this hypervisor (their
+"bochs-under-07" variants, see conftest.py and equivalence.py): that is
+the equivalence half of the lesson. Here is the rest, each checked against
+a reference the hypervisor does not print:
+  * resource control: the memory it takes is the page an independent
+    Python model picks from the native E820 map, and the map the guest
+    reads is the native one without exactly that page;
+  * the hidden page: a read at an address the test chose inside it is an
+    EPT violation at that address, and the machine survives it;
+  * harness-only probe guests (harness/broken/) that triple-fault or run an
+    instruction the hypervisor must intercept, stopped with a report naming
+    the instruction's address, which the test finds in the probe's bytes;
+  * the guest's disk is byte for byte the image a native boot uses;
+  * its COM1 bytes reach the transcript as it wrote them;
+  * the exits each guest lesson causes, by reason.
+"""
+import hashlib
+import json
+import random
+import re
+import struct
+import subprocess
+
+import pytest
+
+from kit import lessons
+from kit.emulators.base import kit_constants
+
+LESSON = "07"
+pytestmark = pytest.mark.emulators("bochs")   # VMX: Bochs (QEMU TCG has none)
+MiB = 1 << 20
+HV_SIZE = 2 * MiB           # the hypervisor's share: one 2 MiB page
+HV_REACH = 1 << 30          # below 1 GiB, which its first page tables map
+RNG = random.Random()       # seeded by the OS: different on every run
+POWER = kit_constants("power.h")
+BROKEN = lessons.ROOT / "harness" / "broken"
+
+E820_LINE = re.compile(r"e820\[\d+\]: base=0x([0-9a-f]{16}) "
+                       r"length=0x([0-9a-f]{16}) type=(\d+)")
+TAKEN = re.compile(r"\[hv\] top of RAM \(E820\): taking physical "
+                   r"0x([0-9a-f]+)-0x([0-9a-f]+)")
+
+
+def e820(serial: str) -> list[tuple[int, int, int]]:
+    """(base, length, type) of each E820 line lesson 02's entry printed."""
+    return [(int(b, 16), int(n, 16), int(t))
+            for b, n, t in E820_LINE.findall(serial)]
+
+
+def hidden_page(native: list) -> int:
+    """The model of relocate.c's choice: the highest 2 MiB-aligned page
+    that fits inside a usable range, below 1 GiB, above the first 2 MiB."""
+    best = 0
+    for base, length, kind in native:
+        end = min(base + length, HV_REACH)
+        if kind != 1 or end < HV_SIZE:
+            continue
+        page = (end - HV_SIZE) & ~(HV_SIZE - 1)
+        if page >= base and page >= HV_SIZE:
+            best = max(best, page)
+    return best
+
+
+def without(native: list, low: int, high: int) -> list:
+    """@native with [low, high) cut out of every range."""
+    out = []
+    for base, length, kind in native:
+        end = base + length
+        if end <= low or base >= high:
+            out.append((base, length, kind))
+            continue
+        if base < low:
+            out.append((base, low - base, kind))
+        if end > high:
+            out.append((high, end - high, kind))
+    return out
+
+
+def stop_line(result) -> str:
+    return result.host["stop"] or ""
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory):
+    """name -> path of each harness-only probe guest, assembled."""
+    out = tmp_path_factory.mktemp("probes")
+    images = {}
+    for name in ("peek", "vmcall", "triple"):
+        image = out / f"{name}.img"
+        subprocess.run(["nasm", "-f", "bin", "-I", f"{BROKEN}/", "-o",
+                        str(image), str(BROKEN / f"{name}.asm")], check=True)
+        images[name] = image
+    return images
+
+
+@pytest.fixture
+def hosted(boot, lesson):
+    """hosted(guest_image, **options): a boot of @guest_image as the
+    guest of this lesson's hypervisor."""
+    def run(image, **options):
+        return boot(image, host=lesson.image, **options)
+    return run
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("size", ["32MiB", "drawn"])
+def test_the_hypervisor_hides_at_the_top_of_ram(boot, hosted, size):
+    """With 32 MiB of RAM, and with a size drawn by the run (a multiple of
+    2 MiB or not), the hypervisor takes the 2 MiB page the model
+    picks from the native E820 map, and lesson 02, its guest, prints the
+    native map without exactly that page: resource control."""
+    mib = 32 if size == "32MiB" else RNG.randrange(33, 257)
+    guest = lessons.find("02").image
+    native = boot(guest, memory_mib=mib)
+    assert native.passed, native.diagnosis
+    result = hosted(guest, memory_mib=mib)
+    assert result.passed, result.diagnosis
+    page = hidden_page(e820(native.serial))
+    taken = TAKEN.search(result.host["serial"])
+    assert taken, "the hypervisor did not say which memory it took"
+    assert (int(taken[1], 16), int(taken[2], 16)) == (page,
+                                                      page + HV_SIZE - 1)
+    assert e820(result.serial) == without(e820(native.serial), page,
+                                          page + HV_SIZE)
+
+
+@pytest.mark.points(2)
+def test_reading_hidden_memory_is_an_ept_violation_there(boot, hosted,
+                                                         probes, tmp_path):
+    """A guest that reads an address the test chose inside the hidden page
+    is stopped by an EPT violation at exactly that address, reported in
+    one line, and the machine powers off with the EPT-violation status."""
+    native = boot(lessons.find("02").image)
+    page = hidden_page(e820(native.serial))
+    address = page + RNG.randrange(0, HV_SIZE, 4)
+    image = tmp_path / "peek.img"
+    data = bytearray(probes["peek"].read_bytes())
+    data[506:510] = struct.pack("<I", address)
+    image.write_bytes(bytes(data))
+    result = hosted(image)
+    assert result.outcome == "fail", result.diagnosis
+    assert stop_line(result).startswith(
+        f"EPT violation: guest read at guest-physical {address:#x} "
+        "(the hypervisor's hidden memory)"), stop_line(result)
+    assert f"[kit] power off: FAIL (status " \
+        f"{POWER['POWER_FAIL_EPT_VIOLATION']})" in result.host["serial"]
+
+
+def offset_of(image, code: bytes) -> int:
+    """Where @code is in @image, as a real-mode address at 0000:7C00."""
+    data = image.read_bytes()
+    assert data.count(code) >= 1, f"{code.hex()} not in {image.name}"
+    return 0x7C00 + data.index(code)
+
+
+@pytest.mark.points(1)
+def test_a_guest_triple_fault_is_stopped_and_named(hosted, probes):
+    """A guest that triple-faults is an exit, not a reset of the machine:
+    the hypervisor names it with the faulting instruction's address (the
+    probe's INT3, found in its bytes) and powers off with its status."""
+    result = hosted(probes["triple"])
+    assert result.outcome == "triple-fault", result.diagnosis
+    int3 = offset_of(probes["triple"], b"\xcc")
+    assert stop_line(result).startswith(
+        f"guest triple fault at CS:RIP 0x0:{int3:#x}"), stop_line(result)
+    assert f"(status {POWER['POWER_FAIL_TRIPLE_FAULT']})" in \
+        result.host["serial"]
+
+
+@pytest.mark.points(1)
+def test_an_intercepted_instruction_is_stopped_and_named(hosted, probes):
+    """VMCALL in the guest (an exit by nature, not emulated) ends it with a
+    report naming the instruction's address, not a crash of the host."""
+    result = hosted(probes["vmcall"])
+    assert result.outcome == "fail", result.diagnosis
+    where = offset_of(probes["vmcall"], b"\x0f\x01\xc1")
+    assert stop_line(result) == f"guest executed VMCALL at {where:#x}"
+    assert f"(status {POWER['POWER_FAIL_UNEXPECTED_EXIT']})" in \
+        result.host["serial"]
+
+
+@pytest.mark.points(1)
+def test_without_a_guest_disk_it_says_so(boot):
+    """The hypervisor booted alone (no second disk) stops in one line that
+    says what is missing."""
+    result = boot()
+    assert not result.passed
+    assert "the BIOS could not read drive 0x81's boot sector" in \
+        result.serial, result.serial[-2000:]
+
+
+@pytest.mark.points(1)
+def test_the_guest_disk_is_the_native_image_byte_for_byte(boot, hosted):
+    """The guest's disk is exactly the (patched) image a native boot of
+    the same lesson uses, and its COM1 bytes arrive exactly as natively:
+    lesson 01's automaton, with a rule and row of this run's choosing, gives
+    the same transcript byte for byte under the hypervisor."""
+    lesson01 = lessons.find("01")
+    params = {"rule": RNG.randrange(256),
+              "row": "".join(RNG.choice("#.") for _ in range(80))}
+    native = boot(lesson01.image, params=params)
+    result = hosted(lesson01.image, params=params)
+    assert native.passed and result.passed, (native.diagnosis,
+                                             result.diagnosis)
+    data = bytearray(lesson01.image.read_bytes())
+    entries = {p["name"]: p for p in
+               json.loads(lesson01.params_json.read_text())[
+                   "params"]}
+    data[entries["rule"]["offset"]] = params["rule"]
+    row = entries["row"]
+    data[row["offset"]:row["offset"] + row["size"]] = params["row"].encode()
+    digest = hashlib.sha256(bytes(data)).hexdigest()
+    assert native.disk_sha256 == digest
+    assert result.disk_sha256 == digest
+    assert result.raw_serial == native.raw_serial
+
+
+# What each guest lesson does that must exit, from its own code: the
+# bootstrap's VMCALL and one power-off write, always; an EFER write from
+# lessons 03-04 (long mode); CPUID from lessons 03-04 (the long-mode check).
+@pytest.mark.points(1)
+@pytest.mark.parametrize("guest", ["01", "02", "03", "04"])
+def test_exits_are_counted_by_reason(hosted, guest):
+    """Each guest lesson's exits, by reason: exactly one VMCALL (the
+    bootstrap) and one I/O exit (the power-off port), an EFER write and
+    CPUID only from the lessons that enter long mode, nothing unexpected;
+    the total is their sum and the time is split between guest and host."""
+    result = hosted(lessons.find(guest).image)
+    assert result.passed, result.diagnosis
+    exits = result.host["exits"]
+    assert exits["VMCALL"] == 1 and exits["IO_INSTRUCTION"] == 1, exits
+    long_mode = guest in ("03", "04")
+    assert ("MSR_WRITE" in exits) == long_mode, exits
+    assert (exits.get("CPUID", 0) > 0) == long_mode, exits
+    assert set(exits) <= {"VMCALL", "IO_INSTRUCTION", "MSR_WRITE", "CPUID",
+                          "EPT_VIOLATION", "CR_ACCESS", "XSETBV"}, exits
+    assert result.host["total_exits"] == sum(exits.values())
+    assert result.host["guest_ticks"] > result.host["host_ticks"] > 0
