@@ -14,7 +14,9 @@ a reference the hypervisor does not print:
     the instruction's address, which the test finds in the probe's bytes;
   * the guest's disk is byte for byte the image a native boot uses;
   * its COM1 bytes reach the transcript as it wrote them;
-  * the exits each guest lesson causes, by reason.
+  * the exits each guest lesson causes, by reason;
+  * what a guest sees of its CPU (a probe prints it; Bochs shows the real
+    registers), natively and under the hypervisor.
 """
 import hashlib
 import json
@@ -87,7 +89,7 @@ def probes(tmp_path_factory):
     """name -> path of each harness-only probe guest, assembled."""
     out = tmp_path_factory.mktemp("probes")
     images = {}
-    for name in ("peek", "vmcall", "triple"):
+    for name in ("peek", "vmcall", "triple", "cpuprobe"):
         image = out / f"{name}.img"
         subprocess.run(["nasm", "-f", "bin", "-I", f"{BROKEN}/", "-o",
                         str(image), str(BROKEN / f"{name}.asm")], check=True)
@@ -238,3 +240,69 @@ def test_exits_are_counted_by_reason(hosted, guest):
                           "EPT_VIOLATION", "CR_ACCESS", "XSETBV"}, exits
     assert result.host["total_exits"] == sum(exits.values())
     assert result.host["guest_ticks"] > result.host["host_ticks"] > 0
+
+
+CR0_CD_NW = 0x60000000
+CPUID_VMX = 1 << 5
+REGISTERS = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp",
+             "eflags", "cs:ds", "es:ss", "fs:gs")
+
+
+def probe_report(result) -> dict:
+    """What harness/broken/cpuprobe.asm printed: its registers at 7C00
+    (by name) and its name=hex lines."""
+    lines = result.lines()
+    start = lines.index(next(l for l in lines if l.startswith("at 7c00:")))
+    seen = {name: int(v, 16) for name, v in
+            zip(REGISTERS, lines[start + 1:start + 1 + len(REGISTERS)])}
+    for line in lines:
+        name, _, value = line.partition("=")
+        if name in ("ecx", "cr0", "cr4", "xcr0") and value:
+            seen["printed " + name] = int(value, 16)
+    return seen
+
+
+@pytest.mark.points(2)
+def test_what_a_guest_sees_of_its_cpu(boot, hosted, probes):
+    """A probe guest prints the registers it started with, CPUID.1:ECX, CR0
+    read back after setting CD and NW, CR4, and XCR0 after XSETBV, then
+    waits while the test reads the CPU's real CR0 from Bochs. Natively and
+    under the hypervisor it starts at 0000:7C00 with the same SS:SP,
+    RFLAGS and segments, DL naming its own disk (0x80 natively, 0x81 as the
+    second disk); under the hypervisor VMX is hidden, CR0 reads back what
+    the guest wrote while the CPU keeps caching on (CD = NW = 0: seed 003's
+    guard), CR4.VMXE reads 0, and XSETBV works as natively."""
+    native = boot(probes["cpuprobe"], timeout=1.5)
+    result = hosted(probes["cpuprobe"], timeout=1.5)
+    assert native.outcome == result.outcome == "hang", (native.diagnosis,
+                                                        result.diagnosis)
+    mine, theirs = probe_report(result), probe_report(native)
+    for name in ("esp", "eflags", "cs:ds", "es:ss", "fs:gs"):
+        assert mine[name] == theirs[name], name
+    assert (theirs["edx"] & 0xFF, mine["edx"] & 0xFF) == (0x80, 0x81)
+    assert theirs["printed ecx"] & CPUID_VMX, "Bochs' CPU model has VMX"
+    assert not mine["printed ecx"] & CPUID_VMX, "VMX must be hidden"
+    assert mine["printed ecx"] | CPUID_VMX == theirs["printed ecx"] | \
+        CPUID_VMX, "only the VMX bit differs"
+    assert mine["printed cr0"] == theirs["printed cr0"]
+    assert mine["printed cr0"] & CR0_CD_NW == CR0_CD_NW
+    assert native.registers["cr0"] & CR0_CD_NW == CR0_CD_NW
+    assert not result.registers["cr0"] & CR0_CD_NW, \
+        f"the CPU's CR0 {result.registers['cr0']:#x}: caching must stay on"
+    assert mine["printed cr4"] == theirs["printed cr4"]
+    assert not mine["printed cr4"] & (1 << 13), "CR4.VMXE must read 0"
+    assert mine["printed xcr0"] == theirs["printed xcr0"] == 3
+
+
+@pytest.mark.points(1)
+def test_missing_ept_features_are_named(boot):
+    """On a CPU with VMX but no EPT (Bochs' core2_penryn_t9600) the
+    hypervisor checks IA32_VMX_EPT_VPID_CAP before using EPT, names every
+    feature it lacks, and powers off with the VMX-controls status."""
+    result = boot(cpu={"bochs": "core2_penryn_t9600"})
+    assert result.outcome == "fail", result.diagnosis
+    line = next(l for l in result.lines() if "EPT lacks" in l)
+    for feature in ("4-level walk", "UC", "WB", "2MB pages", "INVEPT",
+                    "INVEPT single-context"):
+        assert f"[{feature}]" in line, line
+    assert result.status == POWER["POWER_FAIL_VMX_CONTROLS"]

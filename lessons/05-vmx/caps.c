@@ -10,6 +10,7 @@
  * its high 32 bits the "allowed-1 settings" (a 0 there: it must be 0).
  */
 #include "kprintf.h"
+#include "power.h"
 #include "vmx.h"
 
 /* Control names per field, indexed by bit (SDM 24.6-24.8). */
@@ -99,24 +100,55 @@ int vmx_has_true_controls(void)
 	return !!(rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS);
 }
 
+/* SDM A.10: IA32_VMX_EPT_VPID_CAP's bits, by name. */
+static const struct { int bit; const char *name; } ept_bits[] = {
+	{ 0, "execute-only" }, { 6, "4-level walk" },
+	{ 8, "UC" }, { 14, "WB" }, { 16, "2MB pages" },
+	{ 17, "1GB pages" }, { 20, "INVEPT" },
+	{ 21, "accessed/dirty flags" }, { 25, "INVEPT single-context" },
+	{ 26, "INVEPT all-context" }, { 32, "INVVPID" },
+	{ 41, "INVVPID single-context" }, { 42, "INVVPID all-context" },
+};
+
+/* Print the names of the bits of @p caps that are set. */
+static void print_ept_bits(uint64_t caps)
+{
+	for (unsigned int i = 0; i < sizeof(ept_bits) / sizeof(ept_bits[0]); i++)
+		if ((caps >> ept_bits[i].bit) & 1)
+			kprintf(" [%s]", ept_bits[i].name);
+}
+
 /* SDM A.10: which EPT and VPID features exist. */
 static void print_ept_vpid(void)
 {
-	static const struct { int bit; const char *name; } ept_bits[] = {
-		{ 0, "execute-only" }, { 6, "4-level walk" },
-		{ 8, "UC" }, { 14, "WB" }, { 16, "2MB pages" },
-		{ 17, "1GB pages" }, { 20, "INVEPT" },
-		{ 21, "accessed/dirty flags" }, { 25, "INVEPT single-context" },
-		{ 26, "INVEPT all-context" }, { 32, "INVVPID" },
-		{ 41, "INVVPID single-context" }, { 42, "INVVPID all-context" },
-	};
 	uint64_t caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 
 	kprintf("vmx: EPT/VPID capabilities (MSR 0x%x = 0x%016llx):",
 		MSR_IA32_VMX_EPT_VPID_CAP, (unsigned long long)caps);
-	for (unsigned int i = 0; i < sizeof(ept_bits) / sizeof(ept_bits[0]); i++)
-		if ((caps >> ept_bits[i].bit) & 1)
-			kprintf(" [%s]", ept_bits[i].name);
+	print_ept_bits(caps);
+	kprintf("\n");
+}
+
+void vmx_require_ept(uint64_t need)
+{
+	uint32_t proc = (uint32_t)(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >> 32);
+	uint64_t caps = 0;
+
+	/* The MSR exists only if EPT or VPID can be enabled (SDM A.10). */
+	if ((proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    (rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 &
+	     (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID)))
+		caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+
+	if ((caps & need) != need) {
+		kprintf("vmx: EPT lacks what this hypervisor uses:");
+		print_ept_bits(need & ~caps);
+		kprintf(" (IA32_VMX_EPT_VPID_CAP = 0x%llx, SDM A.10)\n",
+			(unsigned long long)caps);
+		power_off(POWER_FAIL_VMX_CONTROLS);
+	}
+	kprintf("vmx: EPT has what this hypervisor uses:");
+	print_ept_bits(need);
 	kprintf("\n");
 }
 

@@ -59,6 +59,13 @@ void vmx_print_capabilities(void);
 /** Whether IA32_VMX_BASIC says the TRUE control MSRs exist. */
 int vmx_has_true_controls(void);
 
+/**
+ * Check IA32_VMX_EPT_VPID_CAP (SDM A.10) for every VMX_EPT_CAP_* bit in
+ * @p need: say so in one line, or name the missing ones and power off
+ * with POWER_FAIL_VMX_CONTROLS.
+ */
+void vmx_require_ept(uint64_t need);
+
 /* ---- vmcs.c: the VMCS, filled in one place (SDM 24) ---------------- */
 
 /** Initialise @p vmcs (4 KiB, aligned), VMCLEAR it and make it current. */

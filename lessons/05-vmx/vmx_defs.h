@@ -119,6 +119,16 @@
 #define VM_EXIT_SAVE_VMX_PREEMPTION_TIMER BIT(22) /**< save the timer */
 /** @} */
 
+/** @name IA32_VMX_EPT_VPID_CAP bits (SDM A.10)
+ * @{ */
+#define VMX_EPT_CAP_WALK_4 BIT(6)          /**< 4-level EPT walks */
+#define VMX_EPT_CAP_UC BIT(8)              /**< uncacheable EPT memory */
+#define VMX_EPT_CAP_WB BIT(14)             /**< write-back EPT memory */
+#define VMX_EPT_CAP_2MB BIT(16)            /**< 2 MiB EPT pages */
+#define VMX_EPT_CAP_INVEPT BIT(20)         /**< the INVEPT instruction */
+#define VMX_EPT_CAP_INVEPT_SINGLE BIT(25)  /**< single-context INVEPT */
+/** @} */
+
 /** @name VM-entry controls (SDM 24.8.1)
  * @{ */
 #define VM_ENTRY_LOAD_DEBUG_CONTROLS BIT(2)     /**< load DR7, DEBUGCTL */

@@ -10,6 +10,7 @@
 #include "ept.h"
 #include "kprintf.h"
 #include "paging.h"
+#include "vmx.h"
 
 static uint64_t ept_pml4[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t ept_pdpt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
@@ -18,6 +19,8 @@ static uint64_t ept_pt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
 uint64_t ept_init(void *ram, size_t size)
 {
+	/* What these tables use: 4-level walks, write-back (SDM A.10). */
+	vmx_require_ept(VMX_EPT_CAP_WALK_4 | VMX_EPT_CAP_WB);
 	/* Non-leaf entries: the next table's address and RWX (28.2.2). */
 	ept_pml4[0] = virt_to_phys(ept_pdpt) | EPT_RWX;
 	ept_pdpt[0] = virt_to_phys(ept_pd) | EPT_RWX;

@@ -17,7 +17,10 @@
  *  - CR0 and CR4 (24.6.6): the host owns CR4.VMXE (the guest reads 0) and
  *    CR0.NE, CD and NW: NE must stay 1 in VMX operation (CR0_FIXED0), and
  *    seed 003's guard keeps caching on whatever the guest writes into CD and
- *    NW, while the read shadow shows the guest its own value.
+ *    NW, while the read shadow shows the guest its own value. VM entry
+ *    never loads CD and NW from the VMCS (SDM 26.3.2.1): the guest runs
+ *    with the host's, so the guard is the host's own CR0, with caching on
+ *    (guest_caching_guard()).
  * The guest starts in the bootstrap (bootstrap.asm) and, once the BIOS has
  * read its boot sector, at 0000:7C00 (guest_handover()).
  */
@@ -97,6 +100,23 @@ static void guest_setup_state(struct guest_regs *regs)
 	vmcs_write(GUEST_RIP, HV_BOOTSTRAP_ADDR);
 }
 
+/* CD and NW as the BIOS left them: what the guest reads until it writes. */
+static uint64_t bios_cache_bits;
+
+void guest_caching_guard(void)
+{
+	uint64_t cr0 = read_cr0();
+
+	bios_cache_bits = cr0 & (CR0_CD | CR0_NW);
+	/* SDM Vol. 3A, 12.5.3 "Preventing Caching", in reverse: clear CD and
+	 * NW, then write back and invalidate what was cached meanwhile. */
+	write_cr0(cr0 & ~(CR0_CD | CR0_NW));
+	__asm__ volatile("wbinvd" : : : "memory");
+	kprintf("[hv] caching: the BIOS left CR0 0x%llx; the host (and so the "
+		"guest, SDM 26.3.2.1) now runs with CD = NW = 0\n",
+		(unsigned long long)cr0);
+}
+
 const struct vmcs_guest *guest_create(uint64_t eptp)
 {
 	static struct vmcs_guest guest = {
@@ -118,6 +138,7 @@ const struct vmcs_guest *guest_create(uint64_t eptp)
 	size_t size = (size_t)(bootstrap_image_end - bootstrap_image);
 
 	guest.controls.ept_pointer = eptp;
+	guest.controls.cr0_shadow = bios_cache_bits;   /* NE reads 0 */
 	memcpy(guest_phys(HV_BOOTSTRAP_ADDR), bootstrap_image, size);
 	kprintf("[hv] bootstrap: %u bytes at 0x%x, to read drive 0x%x's boot "
 		"sector through the BIOS\n", (unsigned int)size,
@@ -127,9 +148,10 @@ const struct vmcs_guest *guest_create(uint64_t eptp)
 
 void guest_handover(struct guest_regs *regs)
 {
-	/* What a BIOS leaves at 0000:7C00 (seed 003's table; the README
-	 * lists each difference): real mode, flat 64 KiB segments at 0,
-	 * interrupts on, DL = the boot drive, the other registers 0. */
+	/* What a BIOS leaves at 0000:7C00 (seed 003's table, which is also
+	 * what Bochs' BIOS leaves; the README lists each difference): real
+	 * mode, 64 KiB segments at 0, SS:SP = 0000:FFD6, RFLAGS 0x82 (SF;
+	 * interrupts off), DL = the boot drive, the other registers 0. */
 	memset(regs, 0, sizeof(*regs));
 	regs->rdx = HV_GUEST_DRIVE;
 	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
@@ -138,7 +160,7 @@ void guest_handover(struct guest_regs *regs)
 	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
 	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
 	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
-	vmcs_write(GUEST_RSP, HV_BOOT_SECTOR);
+	vmcs_write(GUEST_RSP, HV_HANDOVER_SP);
 	vmcs_write(GUEST_RIP, HV_BOOT_SECTOR);
-	vmcs_write(GUEST_RFLAGS, 0x202);         /* IF, the reserved bit */
+	vmcs_write(GUEST_RFLAGS, HV_HANDOVER_FLAGS);
 }

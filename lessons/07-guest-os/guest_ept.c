@@ -27,16 +27,6 @@
 #include "power.h"
 #include "vmx.h"
 
-/** @name IA32_VMX_EPT_VPID_CAP bits the kit relies on (SDM A.10)
- * @{ */
-#define EPT_CAP_WALK_4 BIT(6)        /**< 4-level EPT walks */
-#define EPT_CAP_UC BIT(8)            /**< uncacheable EPT entries */
-#define EPT_CAP_WB BIT(14)           /**< write-back EPT entries, EPTP */
-#define EPT_CAP_2MB BIT(16)          /**< 2 MiB EPT pages */
-#define EPT_CAP_INVEPT BIT(20)       /**< the INVEPT instruction */
-#define EPT_CAP_INVEPT_SINGLE BIT(25) /**< single-context INVEPT */
-/** @} */
-
 #define EPT_MT_UC (0ULL << 3)        /**< leaf: memory type uncacheable */
 #define EPT_LARGE BIT(7)             /**< PD entry: a 2 MiB leaf */
 
@@ -72,29 +62,6 @@ static uint64_t memory_type(uint64_t base, uint64_t size)
 			return EPT_MT_WB;
 	}
 	return EPT_MT_UC;
-}
-
-static void check_capabilities(void)
-{
-	static const struct { uint64_t bit; const char *what; } need[] = {
-		{ EPT_CAP_WALK_4, "4-level walks" },
-		{ EPT_CAP_UC, "uncacheable memory" },
-		{ EPT_CAP_WB, "write-back memory" },
-		{ EPT_CAP_2MB, "2 MiB pages" },
-		{ EPT_CAP_INVEPT, "INVEPT" },
-		{ EPT_CAP_INVEPT_SINGLE, "single-context INVEPT" },
-	};
-	uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
-
-	for (unsigned int i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (!(cap & need[i].bit)) {
-			kprintf("[hv] EPT lacks %s (IA32_VMX_EPT_VPID_CAP "
-				"0x%llx)\n", need[i].what,
-				(unsigned long long)cap);
-			power_off(POWER_FAIL_VMX_CONTROLS);
-		}
-	kprintf("[hv] EPT capabilities 0x%llx: 4-level, WB, UC, 2 MiB pages, "
-		"INVEPT\n", (unsigned long long)cap);
 }
 
 /*
@@ -158,7 +125,9 @@ static void build_view(struct ept_view *t, uint64_t exec)
 
 uint64_t guest_ept_init(void)
 {
-	check_capabilities();
+	vmx_require_ept(VMX_EPT_CAP_WALK_4 | VMX_EPT_CAP_UC | VMX_EPT_CAP_WB |
+			VMX_EPT_CAP_2MB | VMX_EPT_CAP_INVEPT |
+			VMX_EPT_CAP_INVEPT_SINGLE);        /* SDM A.10 */
 	build_view(&views[EPT_OUTSIDE], EPT_EXEC);
 	build_view(&views[EPT_INSIDE], 0);
 	filter_e820();

@@ -21,6 +21,8 @@
 #define HV_BOOT_SECTOR 0x7C00     /**< where a BIOS puts a boot sector */
 #define HV_GUEST_DRIVE 0x81       /**< the guest's disk: the second one */
 #define HV_BOOTSTRAP_TRIES 3      /**< BIOS reads before giving up */
+#define HV_HANDOVER_SP 0xFFD6     /**< the guest's SP at 7C00 (seed 003) */
+#define HV_HANDOVER_FLAGS 0x82    /**< its RFLAGS: SF and the reserved 1 */
 /** @} */
 
 #ifndef __ASSEMBLER__
@@ -102,6 +104,10 @@ int e820_trap_fetch(uint64_t gpa, struct guest_regs *regs);
 /* ---- guest.c ------------------------------------------------------- */
 
 struct vmcs_guest;
+
+/** Turn caching on for the host (CR0.CD = NW = 0), and with it for the
+ * guest, which reads CD and NW as the BIOS left them (the read shadow). */
+void guest_caching_guard(void);
 
 /** The guest's controls and first state (the bootstrap at
  * HV_BOOTSTRAP_ADDR), with EPT from @p eptp. */

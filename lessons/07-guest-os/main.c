@@ -35,6 +35,7 @@ void kernel_main(void)
 	kprintf("[hv] Lesson 07: a hypervisor whose guest is another lesson\n");
 	gdt64_init();
 	idt_init();                     /* lesson 04's exception reports */
+	guest_caching_guard();          /* guest.c: caching on, CR0 shadowed */
 	vmx_detect();                   /* SDM 23.6 */
 	hv_relocate();                  /* relocate.c: to the top of RAM */
 	vmx_enable();                   /* SDM 23.7: VMXON, from the copy */
