@@ -11,6 +11,7 @@
  * page, which qualification) is the vendor's handler. Exits are counted
  * by the vendor's own code, so the summary names them as the manual does.
  */
+#include "exit_counts.h"
 #include "kprintf.h"
 #include "param.h"
 #include "power.h"
@@ -21,16 +22,6 @@
 /** Patchable: the processor brand VM1 sees in CPUID 0x80000002-4. */
 char param_brand[48] KIT_PARAM = "Kit Hypervisor virtual CPU";
 
-/** How many different exit codes the summary keeps: VM1 causes a handful
- * of different ones, never more than this. */
-#define VM_EXIT_CODES_MAX 16
-
-/** Exits counted by vendor code, sorted by code: the summary's order. */
-static struct {
-	uint64_t code;          /**< the vendor's exit code */
-	unsigned long count;    /**< how many exits had it */
-} exit_counts[VM_EXIT_CODES_MAX];
-static unsigned int exit_codes_seen;
 static const char *stop_reason = "unknown";
 static int stop_status = POWER_FAIL;
 
@@ -38,25 +29,6 @@ void vm_set_stop_reason(const char *why, int status)
 {
 	stop_reason = why;
 	stop_status = status;
-}
-
-/* One more exit with vendor code @p code. */
-static void vm_count_exit(uint64_t code)
-{
-	unsigned int i = 0;
-
-	while (i < exit_codes_seen && exit_counts[i].code < code)
-		i++;
-	if (i == exit_codes_seen || exit_counts[i].code != code) {
-		if (exit_codes_seen == VM_EXIT_CODES_MAX)
-			return;         /* more kinds than VM1 has: not shown */
-		memmove(&exit_counts[i + 1], &exit_counts[i],
-			(exit_codes_seen - i) * sizeof(exit_counts[0]));
-		exit_counts[i].code = code;
-		exit_counts[i].count = 0;
-		exit_codes_seen++;
-	}
-	exit_counts[i].count++;
 }
 
 /* CPUID: the host's answer, except the brand string, which is ours. CPUID
@@ -100,16 +72,10 @@ static const exit_handler_t exit_handlers[VM_EXIT_REASONS] = {
 
 void vm_stop(void)
 {
-	unsigned long total = 0;
-
 	kprintf("vm: VM1 stopped (%s, status %d)\n", stop_reason, stop_status);
 	kprintf("vm: exits handled:");
-	for (unsigned int i = 0; i < exit_codes_seen; i++) {
-		kprintf(" %s=%lu", vm_exit_name(exit_counts[i].code),
-			exit_counts[i].count);
-		total += exit_counts[i].count;
-	}
-	kprintf(" (total %lu)\n", total);
+	exit_counts_print(vm_exit_name);        /* exit_counts.c */
+	kprintf("\n");
 	vm_hardware_disable();
 	power_off(stop_status);
 }
@@ -120,7 +86,7 @@ void vm_exit_handle(enum vm_exit_reason reason, uint64_t code,
 	exit_handler_t handler = reason < VM_EXIT_REASONS ?
 				 exit_handlers[reason] : 0;
 
-	vm_count_exit(code);
+	exit_count(code);
 	if (!handler)
 		handler = vm_handle_unexpected_exit;
 	if (handler(regs) == VM_STOP)
