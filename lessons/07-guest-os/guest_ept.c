@@ -22,6 +22,7 @@
  */
 #include "../06-vmcall/ept.h" /* lesson 06: EPT entry bits */
 #include "hv.h"
+#include "vmx_guest.h"
 #include "kprintf.h"
 #include "paging.h"
 #include "power.h"
@@ -42,60 +43,6 @@ static struct ept_view views[2] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t eptp[2];
 static unsigned int current_view;
 
-struct e820_entry guest_e820[2 * 32];
-unsigned int guest_e820_count;
-
-static int is_ram(uint32_t type)
-{
-	return type == E820_USABLE || type == E820_ACPI || type == E820_NVS;
-}
-
-/* The memory type of [@p base, @p base + @p size): write-back if the
- * E820 map calls all of it RAM, else uncacheable. */
-static uint64_t memory_type(uint64_t base, uint64_t size)
-{
-	for (unsigned int i = 0; i < e820_count; i++) {
-		const struct e820_entry *e = &e820_map[i];
-
-		if (is_ram(e->type) && e->base <= base &&
-		    base + size <= e->base + e->length)
-			return EPT_MT_WB;
-	}
-	return EPT_MT_UC;
-}
-
-/*
- * The guest's E820 map (the exercise): every range of the BIOS's map
- * (e820_map, e820_count) into guest_e820[], in order, with
- * [hidden_base, hidden_base + HV_SIZE) cut out of it: a range that
- * overlaps it keeps its part below and its part above, if any.
- */
-static void filter_e820(void)
-{
-	guest_e820_count = 0;
-	/* BEGIN SOLUTION: e820-filter */
-	uint64_t lo = hidden_base, hi = hidden_base + HV_SIZE;
-
-	for (unsigned int i = 0; i < e820_count; i++) {
-		struct e820_entry e = e820_map[i];
-		uint64_t end = e.base + e.length;
-
-		if (end <= lo || e.base >= hi) {
-			guest_e820[guest_e820_count++] = e;
-			continue;
-		}
-		if (e.base < lo) {              /* the part below */
-			guest_e820[guest_e820_count] = e;
-			guest_e820[guest_e820_count++].length = lo - e.base;
-		}
-		if (end > hi) {                 /* the part above */
-			guest_e820[guest_e820_count] = e;
-			guest_e820[guest_e820_count].base = hi;
-			guest_e820[guest_e820_count++].length = end - hi;
-		}
-	}
-	/* END SOLUTION */
-}
 
 /* Build view @p v: every leaf as @p exec says (EPT_EXEC or 0). */
 static void build_view(struct ept_view *t, uint64_t exec)
@@ -111,7 +58,7 @@ static void build_view(struct ept_view *t, uint64_t exec)
 				continue;       /* not mapped: hidden */
 			t->pd[i][j] = gpa | EPT_READ | EPT_WRITE | exec |
 				      EPT_LARGE |
-				      memory_type(gpa, LARGE_PAGE_SIZE);
+				      (e820_is_ram(gpa, LARGE_PAGE_SIZE) ? EPT_MT_WB : EPT_MT_UC);
 		}
 	}
 	t->pd[0][0] = virt_to_phys(t->pt0) | EPT_RWX;
@@ -119,7 +66,7 @@ static void build_view(struct ept_view *t, uint64_t exec)
 		uint64_t gpa = (uint64_t)k * PAGE_SIZE;
 
 		t->pt0[k] = gpa | EPT_READ | EPT_WRITE | exec |
-			    memory_type(gpa, PAGE_SIZE);
+			    (e820_is_ram(gpa, PAGE_SIZE) ? EPT_MT_WB : EPT_MT_UC);
 	}
 }
 
@@ -128,9 +75,8 @@ uint64_t guest_ept_init(void)
 	vmx_require_ept(VMX_EPT_CAP_WALK_4 | VMX_EPT_CAP_UC | VMX_EPT_CAP_WB |
 			VMX_EPT_CAP_2MB | VMX_EPT_CAP_INVEPT |
 			VMX_EPT_CAP_INVEPT_SINGLE);        /* SDM A.10 */
-	build_view(&views[EPT_OUTSIDE], EPT_EXEC);
-	build_view(&views[EPT_INSIDE], 0);
-	filter_e820();
+	build_view(&views[VIEW_OUTSIDE], EPT_EXEC);
+	build_view(&views[VIEW_INSIDE], 0);
 	kprintf("[hv] EPT: guest-physical 0-4 GiB 1:1, except 0x%llx-0x%llx "
 		"(not mapped); E820 for the guest: %u ranges\n",
 		(unsigned long long)hidden_base,
@@ -139,26 +85,26 @@ uint64_t guest_ept_init(void)
 	/* SDM 24.6.11: write-back walks, 4 levels. */
 	for (int v = 0; v < 2; v++)
 		eptp[v] = virt_to_phys(views[v].pml4) | EPTP_WALK_4 | EPTP_WB;
-	return eptp[EPT_OUTSIDE];
+	return eptp[VIEW_OUTSIDE];
 }
 
-void guest_ept_trap_page(uint64_t gpa)
+void hv_nested_trap_page(uint64_t gpa)
 {
 	unsigned int k = (gpa >> 12) & (PT_ENTRIES - 1);
 
-	views[EPT_OUTSIDE].pt0[k] &= ~EPT_EXEC;
-	views[EPT_INSIDE].pt0[k] |= EPT_EXEC;
+	views[VIEW_OUTSIDE].pt0[k] &= ~EPT_EXEC;
+	views[VIEW_INSIDE].pt0[k] |= EPT_EXEC;
 	/* Fewer permissions must be flushed from the CPU's EPT caches
 	 * (SDM 29.4.3.3). */
-	invept_single(eptp[EPT_OUTSIDE]);
+	invept_single(eptp[VIEW_OUTSIDE]);
 }
 
-unsigned int guest_ept_view(void)
+unsigned int hv_nested_view(void)
 {
 	return current_view;
 }
 
-void guest_ept_switch(unsigned int view)
+void hv_nested_switch(unsigned int view)
 {
 	current_view = view;
 	vmcs_write(EPT_POINTER, eptp[view]);   /* SDM 24.6.11 */

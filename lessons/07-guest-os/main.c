@@ -7,10 +7,10 @@
  * the disk image of lesson 01, 02, 03 or 04, byte for byte, on the
  * machine's second disk. The hypervisor gets out of its way (relocate.c:
  * to the top of RAM, hidden by EPT and the E820 map), gives it every page
- * and device it would have natively (guest_ept.c, guest.c), and starts it
- * where a BIOS would: its boot sector at 0000:7C00, read by the BIOS
+ * and device it would have natively (guest_ept.c, vmx_guest.c), and starts
+ * it where a BIOS would: its boot sector at 0000:7C00, read by the BIOS
  * itself (bootstrap.asm). Its lines start with "[hv] " and come only before
- * the guest starts and after it stops (exits.c), between markers the
+ * the guest starts and after it stops (guest_exits.c), between markers the
  * harness cuts the guest's transcript out with.
  */
 #include "gdt64.h"
@@ -21,6 +21,7 @@
 #include "power.h"
 #include "serial.h"
 #include "vmx.h"
+#include "vmx_guest.h"
 
 static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
@@ -35,11 +36,12 @@ void kernel_main(void)
 	kprintf("[hv] Lesson 07: a hypervisor whose guest is another lesson\n");
 	gdt64_init();
 	idt_init();                     /* lesson 04's exception reports */
-	guest_caching_guard();          /* guest.c: caching on, CR0 shadowed */
+	guest_caching_guard();          /* vmx_guest.c: caching on */
 	vmx_detect();                   /* SDM 23.6 */
 	hv_relocate();                  /* relocate.c: to the top of RAM */
 	vmx_enable();                   /* SDM 23.7: VMXON, from the copy */
 	vmcs_load(vmcs);                /* SDM 24.11.3 */
+	guest_e820_init();              /* guest_e820.c: without our page */
 	vmcs_setup(guest_create(guest_ept_init()),
 		   host_stack + sizeof(host_stack), &guest_regs);
 	guest_setup_bitmaps();          /* SDM 24.6.4, 24.6.9 */

@@ -1,5 +1,5 @@
 /**
- * @file guest.c
+ * @file vmx_guest.c
  * @brief The guest's VMCS: a PC right after its BIOS, with its devices.
  * @ingroup lesson07
  *
@@ -22,7 +22,7 @@
  *    with the host's, so the guard is the host's own CR0, with caching on
  *    (guest_caching_guard()).
  * The guest starts in the bootstrap (bootstrap.asm) and, once the BIOS has
- * read its boot sector, at 0000:7C00 (guest_handover()).
+ * read its boot sector, at 0000:7C00 (hv_handover()).
  */
 #include "hv.h"
 #include "kprintf.h"
@@ -30,6 +30,7 @@
 #include "power.h"
 #include "string.h"
 #include "vmx.h"
+#include "vmx_guest.h"
 #include "x86.h"
 
 #define AR_RM_CODE 0x9B      /**< real-mode code: accessed, readable */
@@ -37,20 +38,10 @@
 #define AR_TSS_BUSY 0x8B     /**< TR must be a busy TSS (SDM 26.3.1.2) */
 #define AR_LDT 0x82          /**< an LDT, present */
 
-/** bootstrap.bin, from bootstrap_image.asm: the first and the byte past
- * the last of it. */
-extern const uint8_t bootstrap_image[], bootstrap_image_end[];
-
 /* Bitmaps: 4 KiB each, a 1 bit means "exit" (SDM 24.6.4, 24.6.9). */
 static uint8_t io_bitmap_a[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t io_bitmap_b[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t msr_bitmap[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-
-/** The ports whose writes end the guest: power.h's power-off protocol. */
-static const uint16_t power_ports[] = {
-	DEBUG_EXIT_PORT, BOCHS_SHUTDOWN_PORT, QEMU_PIIX4_PM1A_CNT,
-	BOCHS_PIIX4_PM1A_CNT,
-};
 
 static void intercept_port(uint16_t port)
 {
@@ -61,8 +52,8 @@ static void intercept_port(uint16_t port)
 
 void guest_setup_bitmaps(void)
 {
-	for (unsigned int i = 0; i < sizeof(power_ports) / 2; i++)
-		intercept_port(power_ports[i]);
+	for (unsigned int i = 0; i < guest_power_port_count; i++)
+		intercept_port(guest_power_ports[i]);
 	/* MSR bitmap: read low, read high, write low at 0x800, write high
 	 * (0xC0000000-0xC0001FFF) at 0xC00. EFER is 0xC0000080. */
 	msr_bitmap[0xC00 + (MSR_EFER & 0x1FFF) / 8] |= 1 << (MSR_EFER % 8);
@@ -135,18 +126,13 @@ const struct vmcs_guest *guest_create(uint64_t eptp)
 		},
 		.setup_state = guest_setup_state,
 	};
-	size_t size = (size_t)(bootstrap_image_end - bootstrap_image);
-
 	guest.controls.ept_pointer = eptp;
 	guest.controls.cr0_shadow = bios_cache_bits;   /* NE reads 0 */
-	memcpy(guest_phys(HV_BOOTSTRAP_ADDR), bootstrap_image, size);
-	kprintf("[hv] bootstrap: %u bytes at 0x%x, to read drive 0x%x's boot "
-		"sector through the BIOS\n", (unsigned int)size,
-		HV_BOOTSTRAP_ADDR, HV_GUEST_DRIVE);
+	guest_bootstrap_load();         /* guest_exits.c: at 0x600 */
 	return &guest;
 }
 
-void guest_handover(struct guest_regs *regs)
+void hv_handover(struct guest_regs *regs)
 {
 	/* What a BIOS leaves at 0000:7C00 (seed 003's table, which is also
 	 * what Bochs' BIOS leaves; the README lists each difference): real
@@ -163,4 +149,28 @@ void guest_handover(struct guest_regs *regs)
 	vmcs_write(GUEST_RSP, HV_HANDOVER_SP);
 	vmcs_write(GUEST_RIP, HV_BOOT_SECTOR);
 	vmcs_write(GUEST_RFLAGS, HV_HANDOVER_FLAGS);
+}
+
+/* The shared code's view of the guest's registers: VMCS fields. */
+static const enum vmcs_field hv_fields[] = {
+	[HV_RIP] = GUEST_RIP, [HV_RSP] = GUEST_RSP, [HV_RFLAGS] = GUEST_RFLAGS,
+	[HV_CR0] = GUEST_CR0, [HV_CR4] = GUEST_CR4,
+	[HV_CS_BASE] = GUEST_CS_BASE, [HV_SS_BASE] = GUEST_SS_BASE,
+	[HV_ES_BASE] = GUEST_ES_BASE,
+};
+
+uint64_t hv_guest_get(enum hv_reg reg)
+{
+	return vmcs_read(hv_fields[reg]);
+}
+
+void hv_guest_set(enum hv_reg reg, uint64_t value)
+{
+	vmcs_write(hv_fields[reg], value);
+}
+
+void hv_guest_set_cs(uint16_t selector)
+{
+	vmcs_write(GUEST_CS_SELECTOR, selector);
+	vmcs_write(GUEST_CS_BASE, (uint64_t)selector << 4);
 }

@@ -1,51 +1,33 @@
 /**
- * @file exits.c
- * @brief Every exit of the guest: what the hypervisor must see, and the end.
+ * @file vmx_exits.c
+ * @brief Every VM exit of the guest under VMX: decode, then act.
  * @ingroup lesson07
  *
  * The guest runs natively until it does one of the few things the VMCS
- * makes exit (guest.c): CPUID (always, SDM Vol. 3C, 25.1.2), XSETBV
+ * makes exit (vmx_guest.c): CPUID (always, SDM Vol. 3C, 25.1.2), XSETBV
  * (always), a write to a power-off port or to EFER (the bitmaps), a CR0
  * or CR4 write that touches a bit the host owns, a fetch from the trapped
- * BIOS page (e820_trap.c), a triple fault. Each exit is counted by its
- * basic reason (SDM Appendix C) for the summary. When the guest stops,
- * the hypervisor prints the end marker, its report, and powers the machine
- * off with the guest's status: its lines never fall inside the guest's.
+ * BIOS page (e820_trap.c), VMCALL, a triple fault. Here is what reads the
+ * VMCS; what follows is shared with SVM (guest_exits.c). Each exit is
+ * counted by its basic reason (SDM Appendix C) for the summary.
  */
-#include <stdarg.h>
-
-#include "console.h"
 #include "hv.h"
 #include "kprintf.h"
-#include "param.h"
 #include "power.h"
 #include "vmx.h"
+#include "vmx_guest.h"
 #include "x86.h"
 
-#define CPUID_1_ECX_VMX BIT(5)      /**< CPUID.1:ECX: VMX */
-#define CPUID_1_ECX_OSXSAVE BIT(27) /**< CPUID.1:ECX: CR4.OSXSAVE is set */
+const uint64_t hv_hypercall_exit = EXIT_REASON_VMCALL;
 
-/**
- * Patchable: when non-zero, the report ends with the guest's text screen,
- * read from its VGA memory: 25 lines "[hv] screen NN: " and 80 cells of
- * character and attribute bytes in hex. Bochs cannot save a screenshot;
- * the harness draws this one (harness/kit/vgatext.py).
- */
-volatile uint8_t param_screen KIT_PARAM;
-
-static unsigned long exit_count[EXIT_REASON_MAX];
-static uint64_t launched_at, host_ticks;
-static int bootstrapping = 1;         /* the bootstrap runs, not the guest */
-static const char *guest_status = "none"; /* what it wrote to 0xF4 */
-
-void guest_started(void)
+const char *hv_exit_name(uint64_t code)
 {
-	launched_at = rdtsc();
+	return exit_reason_name((unsigned int)code);   /* lesson 05 */
 }
 
-uint64_t guest_linear_rip(void)
+void hv_disable(void)
 {
-	return vmcs_read(GUEST_CS_BASE) + vmcs_read(GUEST_RIP);
+	vmx_disable();                  /* SDM 30.3 "VMXOFF" */
 }
 
 static void skip_instruction(void)
@@ -53,40 +35,6 @@ static void skip_instruction(void)
 	/* SDM 27.2.5: the length of the instruction that exited. */
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
 		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
-}
-
-void guest_stop(int status, const char *fmt, ...)
-{
-	uint64_t total = rdtsc() - launched_at;
-	unsigned long sum = 0;
-	va_list ap;
-
-	kprintf("\n[hv] ---- guest stopped ----\n[hv] stop: ");
-	va_start(ap, fmt);
-	kvprintf(fmt, ap);
-	va_end(ap);
-	kprintf("\n[hv] guest status: %s\n[hv] exits:", guest_status);
-	for (unsigned int i = 0; i < EXIT_REASON_MAX; i++)
-		if (exit_count[i]) {
-			kprintf(" %s=%lu", exit_reason_name(i), exit_count[i]);
-			sum += exit_count[i];
-		}
-	kprintf(" (total %lu)\n[hv] time: %llu TSC ticks in the guest, "
-		"%llu in the hypervisor\n", sum,
-		(unsigned long long)(total - host_ticks),
-		(unsigned long long)host_ticks);
-	if (param_screen) {
-		const volatile uint8_t *vga = guest_phys(VGA_TEXT_BUFFER);
-
-		for (int row = 0; row < 25; row++) {
-			kprintf("[hv] screen %02d: ", row);
-			for (int i = 0; i < 160; i++)
-				kprintf("%02x", vga[row * 160 + i]);
-			kprintf("\n");
-		}
-	}
-	vmx_disable();                  /* SDM 30.3 "VMXOFF" */
-	power_off(status);
 }
 
 /* The guest's general register number @p n (SDM Table 28-3's encoding). */
@@ -104,44 +52,18 @@ static uint64_t *gpr(struct guest_regs *regs, unsigned int n)
 	return by_number[n & 15];
 }
 
-/* CPUID: the host's answer, without VMX (SDM 25.1.2: CPUID always exits).
- * OSXSAVE follows the guest's CR4, as it would natively. */
-static void handle_cpuid(struct guest_regs *regs)
-{
-	uint32_t leaf = (uint32_t)regs->rax;
-	struct cpuid_regs r = cpuid(leaf, (uint32_t)regs->rcx);
-
-	if (leaf == 1) {
-		r.ecx &= ~(uint32_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_OSXSAVE);
-		if (vmcs_read(GUEST_CR4) & CR4_OSXSAVE)
-			r.ecx |= CPUID_1_ECX_OSXSAVE;
-	}
-	regs->rax = r.eax;
-	regs->rbx = r.ebx;
-	regs->rcx = r.ecx;
-	regs->rdx = r.edx;
-	skip_instruction();
-}
-
-/* An I/O exit (only the power-off ports): SDM 27.2.1, Table 28-5. */
+/* An I/O exit (only the power-off ports): SDM 28.2.1, Table 28-5. */
 static void handle_io(struct guest_regs *regs)
 {
 	uint64_t q = vmcs_read(EXIT_QUALIFICATION);
-	uint16_t port = (uint16_t)(q >> 16);
-	uint64_t value = regs->rax & (0xFFFFFFFF >> (32 - 8 * ((q & 7) + 1)));
+	uint64_t mask = 0xFFFFFFFF >> (32 - 8 * ((q & 7) + 1));
 
 	if (q & BIT(3)) {               /* IN: nothing to read there */
-		regs->rax |= value | (0xFFFFFFFF >> (32 - 8 * ((q & 7) + 1)));
+		regs->rax |= mask;
 		skip_instruction();
 		return;
 	}
-	if (port == DEBUG_EXIT_PORT)
-		guest_status = value == DEBUG_EXIT_PASS ? "PASS" :
-			       "FAIL";
-	guest_stop(guest_status[0] == 'P' ? POWER_PASS : POWER_FAIL,
-		   "guest powered off (port 0x%x, value 0x%llx) at 0x%llx",
-		   port, (unsigned long long)value,
-		   (unsigned long long)guest_linear_rip());
+	guest_power_write((uint16_t)(q >> 16), regs->rax & mask);
 }
 
 /* WRMSR to EFER (the only MSR exit): keep it in the VMCS, where VM entry
@@ -160,7 +82,8 @@ static void handle_wrmsr(struct guest_regs *regs)
 
 /* MOV to CR0 or CR4 that changes a bit the host owns (SDM 25.1.3). The
  * guest's value goes to the read shadow; the real register keeps NE set
- * and CD, NW clear (seed 003's guard); CR4.VMXE the guest cannot set. */
+ * (CD and NW are never loaded from the VMCS: vmx_guest.c); CR4.VMXE the
+ * guest cannot set. */
 static void handle_cr(struct guest_regs *regs)
 {
 	uint64_t q = vmcs_read(EXIT_QUALIFICATION);
@@ -224,28 +147,10 @@ static void handle_ept_violation(struct guest_regs *regs)
 		   (unsigned long long)q);
 }
 
-/* The bootstrap's VMCALL: AX = 0, or AH = the BIOS's int 13h error. */
-static void handle_vmcall(struct guest_regs *regs)
-{
-	uint16_t ax = (uint16_t)regs->rax;
-
-	if (!bootstrapping)
-		guest_stop(POWER_FAIL_UNEXPECTED_EXIT, "guest executed "
-			   "VMCALL at 0x%llx",
-			   (unsigned long long)guest_linear_rip());
-	if (ax)
-		guest_stop(POWER_FAIL, "the BIOS could not read drive 0x%x's "
-			   "boot sector (int 13h error 0x%x): is the guest's "
-			   "disk the machine's second one?", HV_GUEST_DRIVE,
-			   ax >> 8);
-	bootstrapping = 0;
-	guest_handover(regs);           /* guest.c: now at 0000:7C00 */
-}
-
-/** Every VM exit (vmexit.asm calls it, then VMRESUMEs). */
+/** Every VM exit (lesson 05's vmexit.asm calls it, then VMRESUMEs). */
 void vmexit_dispatch(struct guest_regs *regs)
 {
-	uint64_t start = rdtsc(), reason = vmcs_read(VM_EXIT_REASON);
+	uint64_t start, reason = vmcs_read(VM_EXIT_REASON);
 	unsigned int basic = reason & VMX_EXIT_REASON_MASK;
 	uint32_t entry;
 
@@ -254,11 +159,11 @@ void vmexit_dispatch(struct guest_regs *regs)
 			   "%u (%s), qualification 0x%llx", basic,
 			   exit_reason_name(basic),
 			   (unsigned long long)vmcs_read(EXIT_QUALIFICATION));
-	if (basic < EXIT_REASON_MAX)
-		exit_count[basic]++;
+	start = guest_exit_begin(basic);        /* counted before it may stop */
 	switch (basic) {
 	case EXIT_REASON_CPUID:
-		handle_cpuid(regs);
+		guest_cpuid(regs);
+		skip_instruction();
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
 		handle_io(regs);
@@ -276,7 +181,7 @@ void vmexit_dispatch(struct guest_regs *regs)
 		handle_ept_violation(regs);
 		break;
 	case EXIT_REASON_VMCALL:
-		handle_vmcall(regs);
+		guest_hypercall(regs);
 		break;
 	case EXIT_REASON_INVD:          /* keep the caches: like WBINVD */
 		skip_instruction();
@@ -304,5 +209,5 @@ void vmexit_dispatch(struct guest_regs *regs)
 	else
 		entry &= ~(uint32_t)VM_ENTRY_IA32E_MODE;
 	vmcs_write(VM_ENTRY_CONTROLS, entry);
-	host_ticks += rdtsc() - start;
+	guest_exit_end(start);
 }
