@@ -78,12 +78,15 @@ def pytest_generate_tests(metafunc):
     names = [e for e in supported if e in wanted]
     params = [pytest.param(e, marks=getattr(pytest.mark, e), id=e)
               for e in names]
-    # A hypervisor's guest (its GUESTS) also runs its Bochs tests under it.
-    host = lessons.hosting(number) if number else None
-    if host and "bochs" in names and _hosted_variants(metafunc.config):
-        name = hosted.variant(host.number)
-        params.append(pytest.param(
-            name, id=name, marks=[pytest.mark.bochs, pytest.mark.hosted]))
+    # A hypervisor's guest (its GUESTS) also runs its tests under it, on
+    # each emulator that both run on: Bochs under lesson 07 (VMX), QEMU
+    # under lesson 09 (SVM).
+    for host in lessons.hosts(number) if number and \
+            _hosted_variants(metafunc.config) else []:
+        for machine in (e for e in host.emulators if e in names):
+            name = hosted.variant(machine, host.number)
+            params.append(pytest.param(name, id=name, marks=[
+                getattr(pytest.mark, machine), pytest.mark.hosted]))
     # VMX lessons also run on QEMU when KVM with nested VMX really works;
     # where it does not (TCG has no VMX) that variant is a named skip.
     if number and "vmx" in lessons.find(number).needs and \
@@ -202,14 +205,14 @@ def boot(request, emulator):
     a function of the test's, keeps its folder or shares one is its own).
     Tests must not change a result they did not make alone.
 
-    On a bochs-under-NN variant every boot is of the same image as the
-    guest of lesson NN's hypervisor, on a machine of the test's options
-    (memory_mib, cpu: the hypervisor needs VMX); result.host has the
-    hypervisor's side.
+    On an EMU-under-NN variant every boot is of the same image as the
+    guest of lesson NN's hypervisor on EMU, on a machine of the test's
+    options (memory_mib, cpu: the hypervisor needs VMX or SVM);
+    result.host has the hypervisor's side.
     """
     kvm = emulator == "qemu-kvm"
     host = hosted.host_of(emulator)     # "07": under lesson 07's hypervisor
-    machine = "qemu" if kvm else "bochs" if host else emulator
+    machine = "qemu" if kvm else hosted.machine_of(emulator)
     why = emu.have(machine)
     if why:
         if IN_CI and not kvm:

@@ -2,10 +2,12 @@
 ; hypervisor changes in the CPU a guest sees, then waits forever (the test
 ; reads the CPU's real registers from the emulator while it waits):
 ;   ecx=  CPUID.1:ECX (bit 5: VMX, which lesson 07 hides)
+;   ecx8= CPUID 8000_0001h:ECX (bit 2: SVM, which lesson 09 hides)
 ;   cr0=  CR0 read back after setting CD and NW (the guest's own value,
 ;         though lesson 07 keeps caching on underneath)
 ;   cr4=  CR4 (bit 13, VMXE, is 1 under VMX but the guest reads 0)
-;   xcr0= XCR0 read back after XSETBV of 3 (x87 and SSE), with CR4.OSXSAVE
+;   xcr0= XCR0 read back after XSETBV of 3 (x87 and SSE), with CR4.OSXSAVE,
+;         where CPUID.1:ECX.XSAVE (bit 26) says there is XSAVE
 ; and first the registers it was started with, as a BIOS hands them to a
 ; boot sector (saved before anything else runs): eax..esp, then flags and
 ; the segment registers.
@@ -40,7 +42,13 @@
         jb      .reg
         mov     eax, 1
         cpuid
+        mov     [xsave], ecx
         mov     si, msg_ecx
+        mov     ebx, ecx
+        call    show
+        mov     eax, 0x80000001
+        cpuid
+        mov     si, msg_ecx8
         mov     ebx, ecx
         call    show
         mov     eax, cr0
@@ -49,12 +57,14 @@
         mov     ebx, cr0
         mov     si, msg_cr0
         call    show
-        mov     eax, cr4
-        or      eax, 1 << 18            ; OSXSAVE: XSETBV allowed
-        mov     cr4, eax
         mov     ebx, cr4
         mov     si, msg_cr4
         call    show
+        test    dword [xsave], 1 << 26  ; no XSAVE: no XSETBV (#UD)
+        jz      .done
+        mov     eax, cr4
+        or      eax, 1 << 18            ; OSXSAVE: XSETBV allowed
+        mov     cr4, eax
         xor     ecx, ecx                ; XCR0
         xor     edx, edx
         mov     eax, 3                  ; x87 | SSE
@@ -64,7 +74,7 @@
         mov     ebx, eax
         mov     si, msg_xcr0
         call    show
-        mov     si, msg_done
+.done:  mov     si, msg_done
         call    print
         jmp     $
 ; show - print the string at SI, then EBX in hex and a line end.
@@ -89,11 +99,12 @@ show:   call    print
         mov     si, msg_nl
         jmp     print
 saved:  times   12 dd 0
-hello:  db      "broken: what does my CPU look like?", 13, 10, 0
-msg_regs: db    "at 7c00: eax ebx ecx edx esi edi ebp esp eflags cs:ds es:ss "
-        db      "fs:gs", 13, 10, 0
+xsave:  dd      0
+hello:  db      "broken: my CPU", 13, 10, 0
+msg_regs: db    "at 7c00:", 13, 10, 0  ; eax..esp, eflags, cs:ds es:ss fs:gs
 msg_sp:   db    " ", 0
 msg_ecx:  db    "ecx=", 0
+msg_ecx8: db    "ecx8=", 0
 msg_cr0:  db    "cr0=", 0
 msg_cr4:  db    "cr4=", 0
 msg_xcr0: db    "xcr0=", 0

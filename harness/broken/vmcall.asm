@@ -1,11 +1,17 @@
-; vmcall.asm - a harness-only guest for lesson 07: it executes VMCALL, an
-; instruction that always exits in VMX non-root operation (and is #UD on a
-; bare machine). Lesson 07's hypervisor must stop it with a report naming
-; the instruction and where it was, and never crash.
+; vmcall.asm - a harness-only guest for lessons 07 and 09: it executes
+; VMCALL (VMMCALL on an AMD CPU, patched in from the CPUID vendor as
+; lesson 06's VM1 does), which always exits in a guest (and is #UD on a
+; bare machine). The hypervisor must stop it with a report naming the
+; instruction and where it was, and never crash.
         bits    16
         org     0x7C00
         mov     si, hello
 %include "broken.inc"
+        xor     eax, eax
+        cpuid
+        cmp     ebx, 'Auth'             ; "AuthenticAMD": VMMCALL
+        jne     call_here
+        mov     byte [call_here + 2], 0xD9
 call_here:
         vmcall
         jmp     $

@@ -140,7 +140,7 @@ def guest_note(serial: str) -> int | None:
 
 
 def hosted_bench(runs: int) -> None:
-    """Each guest of a hypervisor lesson (lesson 07), booted natively and
+    """Each guest of a hypervisor lesson (07, 09), booted natively and
     under the hypervisor in alternation: the median times, their ratio
     (target: within 1.5x of native), and the exits by reason."""
     target = 1.5
@@ -159,10 +159,10 @@ def hosted_bench(runs: int) -> None:
             guest = lessons.find(number)
             native, hosted, exits = [], [], {}
             for _ in range(runs):
-                native.append(emu.boot(guest.image, emulator,
+                native.append(emu.boot(guest.image, emulator, cpu=host.cpu,
                                        timeout=60).seconds)
                 result = emu.boot(guest.image, emulator, host=host.image,
-                                  timeout=60)
+                                  cpu=host.cpu, timeout=60)
                 hosted.append(result.seconds)
                 exits = result.host["exits"] if result.passed else \
                     {"(failed)": 0}

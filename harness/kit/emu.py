@@ -15,9 +15,10 @@ One function, boot(), serves the tests, `make run` and `make bench`. It
     and, after a triple fault or a hang, `registers`: where the CPU was and
     in which mode, as the runner found out.
 
-With host= (a hypervisor's disk image, lesson 07), Bochs boots that image
-with the guest's as its second disk, and the result is the guest's part
-of COM1, judged as a native boot would be (kit/hosted.py).
+With host= (a hypervisor's disk image: lesson 07 on Bochs, lesson 09 on
+QEMU), the emulator boots that image with the guest's as its second disk,
+and the result is the guest's part of COM1, judged as a native boot would
+be (kit/hosted.py).
 
 Nothing here names an emulator: what differs is each runner's.
 """
@@ -195,15 +196,15 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         ask it to write (screendump); inside a sandbox, the only one besides
         the boot's own.
     display/interactive/debug_exit: for `make run`; tests leave the defaults.
-    host: boot this hypervisor's image (Bochs only), @image being its guest
-        on the second disk; result.host has the hypervisor's side, the rest
-        of the result is the guest's (kit/hosted.py).
+    host: boot this hypervisor's image (lesson 07 on Bochs, lesson 09 on
+        QEMU), @image being its guest on the second disk; result.host has
+        the hypervisor's side, the rest of the result is the guest's
+        (kit/hosted.py).
     """
     hosts = [name for name, r in emulators.RUNNERS.items() if r.can_host]
     if host is not None and emulator not in hosts:
-        raise ValueError(f"host= boots a VMX hypervisor, which {emulator} "
-                         "cannot run (QEMU's TCG has no VMX): use "
-                         f"{' or '.join(hosts)}")
+        raise ValueError(f"host=: {emulator} cannot boot a hypervisor with "
+                         f"a guest; use {' or '.join(hosts)}")
     why = have(emulator)
     if why:
         raise EmulatorMissing(why)

@@ -1,7 +1,9 @@
-"""A lesson booted as the guest of lesson 07's hypervisor: its part of COM1.
+"""A lesson booted as the guest of a hypervisor lesson: its part of COM1.
 
 emu.boot(image, "bochs", host=hypervisor_image) boots Bochs from the
-hypervisor's disk (ata0-master) with the guest's own image as ata0-slave.
+hypervisor's disk (ata0-master) with the guest's own image as ata0-slave
+(lesson 07, VMX); on QEMU the guest is the second IDE disk (lesson 09,
+SVM). The variants of the lesson tests are named EMU-under-NN.
 Both write to COM1; the hypervisor frames the guest's bytes and then says
 how the guest ended, each line ending in "\\r\\n":
 
@@ -38,21 +40,28 @@ EXIT_COUNT = re.compile(r"(\S+)=(\d+)")
 TOTAL = re.compile(r"\(total (\d+)\)")
 TIME = re.compile(r"^\[hv\] time: (\d+) TSC ticks in the guest, (\d+) in "
                   r"the hypervisor", re.M)
-VARIANT = re.compile(r"bochs-under-(\d\d)$")
+VARIANT = re.compile(r"([a-z]+)-under-(\d\d)$")
 
 
 # ---------------------------------------------------------------- variants
-def variant(host: str) -> str:
-    """The `emulator` of a test booted under lesson @host ("07"): its
-    pytest id, "bochs-under-07"."""
-    return f"bochs-under-{host}"
+def variant(emulator: str, host: str) -> str:
+    """The `emulator` of a test booted on @emulator under lesson @host's
+    hypervisor: its pytest id, "bochs-under-07", "qemu-under-09"."""
+    return f"{emulator}-under-{host}"
 
 
 def host_of(emulator: str) -> Optional[str]:
     """The hosting lesson's number of a variant ("07"), None for a plain
     emulator name."""
     match = VARIANT.match(emulator)
-    return match[1] if match else None
+    return match[2] if match else None
+
+
+def machine_of(emulator: str) -> str:
+    """The emulator a variant boots on ("bochs" for "bochs-under-07");
+    a plain emulator name as it is."""
+    match = VARIANT.match(emulator)
+    return match[1] if match else emulator
 
 
 # ---------------------------------------------------------------- cutting

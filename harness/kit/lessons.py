@@ -119,11 +119,16 @@ def all_lessons() -> list[Lesson]:
             if (d / "Makefile").exists()]
 
 
+def hosts(number: str) -> list[Lesson]:
+    """The lessons whose GUESTS include lesson @number, in order."""
+    key = _number(number)
+    return [lesson for lesson in all_lessons() if key in lesson.guests]
+
+
 def hosting(number: str) -> Lesson | None:
     """The first lesson whose GUESTS include lesson @number, or None."""
-    key = _number(number)
-    return next((lesson for lesson in all_lessons()
-                 if key in lesson.guests), None)
+    found = hosts(number)
+    return found[0] if found else None
 
 
 def _number(number: str) -> str:

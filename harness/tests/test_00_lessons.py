@@ -1,6 +1,6 @@
 """A lesson is just a folder: the kit finds a new one with nothing else.
 
-Reference: a throwaway lesson 09 made in a copy of the kit from a folder (a
+Reference: a throwaway lesson 99 made in a copy of the kit from a folder (a
 Makefile that says what it is, one source file) and a test module, and
 nothing else edited. It must build with the top Makefile, be selected by
 its own marker, run on the emulators its Makefile names and only those,
@@ -16,7 +16,7 @@ import pytest
 from kit import emu, lessons
 from test_00_grade import kit_copy
 
-THROWAWAY = "09-throwaway"
+THROWAWAY = "99-throwaway"
 SECTOR = """\
 ; hello.asm - a throwaway lesson: print a patchable byte, power off.
         bits    16
@@ -39,20 +39,20 @@ msg:    db      "throwaway value ", 0
 param_value: db 0x2a
 """
 MAKEFILE = """\
-# Lesson 09: a throwaway lesson, made by harness/tests/test_00_lessons.py.
+# Lesson 99: a throwaway lesson, made by harness/tests/test_00_lessons.py.
 KIND      := bootsector
 EMULATORS := qemu
 NEEDS     :=
 SOURCES   := hello.asm
 include ../../common/rules.mk
 """
-README = "# Lesson 09: A throwaway lesson\n\nIt prints one byte.\n"
+README = "# Lesson 99: A throwaway lesson\n\nIt prints one byte.\n"
 TESTS = '''\
 import random
 
 import pytest
 
-LESSON = "09"
+LESSON = "99"
 
 
 @pytest.mark.points(2)
@@ -81,7 +81,7 @@ def kit(tmp_path_factory):
     (folder / "Makefile").write_text(MAKEFILE)
     (folder / "hello.asm").write_text(SECTOR)
     (folder / "README.md").write_text(README)
-    (root / "harness" / "tests" / "test_09_throwaway.py").write_text(TESTS)
+    (root / "harness" / "tests" / "test_99_throwaway.py").write_text(TESTS)
     made = subprocess.run(["make", "-s", "-C", str(root), THROWAWAY],
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stdout + made.stderr
@@ -98,22 +98,22 @@ def run(kit, *args, timeout=300):
 def test_the_folder_describes_the_lesson(kit):
     """The harness reads the lesson from its Makefile: kind, emulators,
     needs, and its title from its README."""
-    proc = run(kit, "-c", "from kit import lessons; l = lessons.find('09'); "
+    proc = run(kit, "-c", "from kit import lessons; l = lessons.find('99'); "
                "print(l.name, l.kind, l.emulators, sorted(l.needs), l.title)")
     assert proc.stdout.split("\n")[0] == (
-        f"{THROWAWAY} bootsector ('qemu',) [] Lesson 09: A throwaway lesson")
+        f"{THROWAWAY} bootsector ('qemu',) [] Lesson 99: A throwaway lesson")
     params = json.loads((kit / "build" / THROWAWAY / "params.json")
                         .read_text())
     assert [p["name"] for p in params["params"]] == ["value"]
 
 
 def test_its_marker_selects_its_tests_on_its_emulators(kit):
-    """-m lesson09 selects exactly its test, once, on QEMU (its Makefile's
+    """-m lesson99 selects exactly its test, once, on QEMU (its Makefile's
     EMULATORS), and the test passes."""
     if emu.have("qemu"):
         pytest.fail(f"needs QEMU: {emu.have('qemu')}")
     proc = run(kit, "-m", "pytest", "-c", "harness/pytest.ini",
-               "--rootdir=harness", "-p", "no:xdist", "-m", "lesson09", "-v")
+               "--rootdir=harness", "-p", "no:xdist", "-m", "lesson99", "-v")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ran = [l for l in proc.stdout.splitlines() if "::" in l and "PASSED" in l]
     assert len(ran) == 1 and "test_prints_the_patched_value[qemu]" in ran[0]
@@ -123,12 +123,12 @@ def test_its_marker_selects_its_tests_on_its_emulators(kit):
 def test_it_is_graded(kit, tmp_path):
     """make grade finds it, builds it in the sandbox and gives its points."""
     out = tmp_path / "out"
-    proc = run(kit, "-m", "kit.grade", str(kit), "--lesson", "09", "--out",
+    proc = run(kit, "-m", "kit.grade", str(kit), "--lesson", "99", "--out",
                str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     res = json.loads((out / "results.json").read_text())
     assert (res["score"], res["max_score"]) == (2, 2)
-    assert res["extra_data"]["lessons"] == {"09": {"score": 2,
+    assert res["extra_data"]["lessons"] == {"99": {"score": 2,
                                                   "max_score": 2}}
 
 
@@ -140,11 +140,11 @@ def test_it_has_a_page_and_a_module_in_the_book(kit, tmp_path):
                "from kit import docs; docs.write_pages(Path(sys.argv[1]), "
                "Path(sys.argv[1]) / 'shots')", str(tmp_path / "pages"))
     assert proc.returncode == 0, proc.stderr
-    page = (tmp_path / "pages" / "lesson09.md").read_text()
-    assert page.startswith("# Lesson 09: A throwaway lesson {#lesson09_page}")
+    page = (tmp_path / "pages" / "lesson99.md").read_text()
+    assert page.startswith("# Lesson 99: A throwaway lesson {#lesson99_page}")
     assert "It prints one byte." in page
     groups = (tmp_path / "pages" / "lesson_groups.dox").read_text()
-    assert ("@defgroup lesson09 Lesson 09: A throwaway lesson\n"
-            " * @brief It prints one byte. The chapter: @ref lesson09_page."
+    assert ("@defgroup lesson99 Lesson 99: A throwaway lesson\n"
+            " * @brief It prints one byte. The chapter: @ref lesson99_page."
             in groups)
 

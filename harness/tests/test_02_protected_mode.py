@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from conftest import guest_number
+from kit.hosted import machine_of
 
 LESSON = "02"
 MiB = 1 << 20
@@ -134,7 +135,7 @@ def test_boots_to_protected_mode(boot, emulator):
     assert total == sum(n for _, n, t, _ in e820_entries(result) if t == 1)
     assert (mib - 1) * MiB <= total <= mib * MiB - 384 * 1024, \
         f"usable total {total:#x} with {mib} MiB of RAM"
-    if emulator.startswith("bochs"):      # natively or under lesson 07
+    if machine_of(emulator) == "bochs":   # natively or under lesson 07
         cpu = bochs_final_state(result)
         assert (cpu["mode"], cpu["bits"], cpu["cs"]) == \
             ("protected", 32, 0x08), cpu
@@ -189,7 +190,7 @@ def test_cr0_and_selectors(boot, emulator):
     CR0 and the selectors printed are the CPU's, as the emulator reports
     them (QEMU's monitor with the lesson parked at its end, Bochs' dump when
     it powers off)."""
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         result = boot(params={"park": 1}, until=r"\[kit\] parked",
                       monitor_commands=["info registers"])
         assert result.outcome == "stopped", result.diagnosis
@@ -244,7 +245,7 @@ def test_a20_is_on(boot, emulator):
     at 0x100500, and the lesson names the method that switched it on; on
     QEMU, whose monitor shows the A20 line, the emulator agrees. (Bochs
     shows it to no test: there the line is only the lesson's word.)"""
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         result = boot(params={"park": 1}, until=r"\[kit\] parked",
                       monitor_commands=["info registers"])
         assert result.outcome == "stopped", result.diagnosis

@@ -15,6 +15,7 @@ import re
 import pytest
 
 from kit import lessons
+from kit.hosted import machine_of
 
 from conftest import guest_number
 
@@ -131,7 +132,7 @@ def test_reaches_64_bit_c_in_the_higher_half(request, boot, emulator):
     kernel = int(re.search(r"kernel at 0x([0-9a-f]+)", result.serial)[1], 16)
     assert kernel >= kernel_vma()
     assert "tr=0x18" in result.serial
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         regs = parked(request, boot, emulator).monitor["regs"]
         assert qemu_register(regs, "EFER") >> 10 & 1, "EFER.LMA"
         cs = re.search(r"^CS =([0-9a-f]{4}) [0-9a-f]+ [0-9a-f]+ ([0-9a-f]+)",
@@ -155,7 +156,7 @@ def test_control_registers_meet_long_mode(request, boot, emulator):
     with the lesson parked, Bochs' dump at the power-off)."""
     result = boot()
     regs = registers(result)
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         mon = parked(request, boot, emulator).monitor["regs"]
         cpu = {name: qemu_register(mon, name.upper())
                for name in ("cr0", "cr3", "cr4", "efer")}
@@ -205,7 +206,7 @@ def test_walks_are_consistent(request, boot, emulator):
     assert "(2 MiB page)" in by_name["identity, inside a 2 MiB page"]
     assert by_name["1 GiB: beyond the map"].endswith("-> not mapped")
     assert by_name["not canonical"].endswith("-> not canonical")
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         assert_walks_match_qemu(lines, parked(request, boot, emulator).monitor)
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from conftest import guest_number
 from kit.emulators import Machine, bochs
+from kit.hosted import machine_of
 
 LESSON = "04"
 PAGE = 4096
@@ -202,7 +203,7 @@ def test_runs_to_the_end(main_run, emulator):
     assert f"programmed {TIMER_HZ} Hz" in main_run.serial, \
         f"timer_hz {TIMER_HZ}"
     # ... and on QEMU the exceptions happened, in order, as QEMU saw them
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         assert [e["vector"] for e in qemu_events(main_run)
                 if e["vector"] < 32] == [3, 6, 0, 14, 14]
 
@@ -222,7 +223,7 @@ def test_breakpoint_dump_shows_every_register(lesson, main_run, emulator):
     assert bp["regs"]["cs"] == 0x08 and bp["regs"]["ss"] == 0x10
     assert "bp: resumed after int3, 14 of 14 registers intact" in \
         main_run.serial
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         seen = qemu_event(main_run, 3)
         assert seen["pc"] == bp["regs"]["rip"] - 1
         for name, number in GPR_NUMBERS.items():
@@ -247,7 +248,7 @@ def test_ud_and_de_are_skipped(lesson, main_run, emulator):
     assert f"skipped the 2-byte ud2 (0f 0b) at {ud['regs']['rip']:#x}" in text
     assert "ud: resumed after ud2" in text
     assert "de: resumed after the division, eax still 42" in text
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         assert qemu_event(main_run, 6)["pc"] == ud["regs"]["rip"]
         seen = qemu_event(main_run, 0)
         assert seen["pc"] == de["regs"]["rip"]
@@ -277,7 +278,7 @@ def test_page_faults_map_the_page(lesson, main_run, emulator):
     assert f"pf: page {page:#x} made writable" in main_run.serial
     assert (f"pf: read 0x00, wrote 0x{MAGIC & 0xFF:02x}, read back "
             f"0x{MAGIC & 0xFF:02x} at {FAULT_ADDRESS:#x}") in main_run.serial
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         for index, pf in enumerate((first, second)):
             seen = qemu_event(main_run, 14, index)
             assert (seen["error"], seen["cr2"], seen["pc"]) == \
@@ -336,7 +337,7 @@ def test_unhandled_gp_is_decoded_and_fatal(lesson, boot, emulator):
                     "esi": "rsi", "edi": "rdi"}.get(m[1], m[1].rstrip("d"))
         assert gp["regs"][register] & 0xFFFF == selector
         assert "PANIC" in result.serial and "unhandled #GP" in result.serial
-        if emulator == "qemu":
+        if machine_of(emulator) == "qemu":
             seen = qemu_event(result, 13)
             assert (seen["error"], seen["pc"]) == \
                 (selector & 0xFFFC, gp["regs"]["rip"]), \
@@ -367,7 +368,7 @@ def test_stack_overflow_is_a_double_fault_on_its_own_stack(lesson, boot,
     assert guard <= df["regs"]["rsp"] <= guard + PAGE + 8
     assert not [t for t in traps(result) if t["vector"] != 8]
     assert "kernel stack overflow" in result.serial
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         seen = [e["vector"] for e in qemu_events(result)]
         assert seen[-2:] == [14, 8], seen
         assert guard <= qemu_event(result, 14)["cr2"] < guard + PAGE
@@ -382,11 +383,11 @@ def test_madt_matches_the_configured_machine(boot, main_run, emulator):
     local APIC the lesson enables is one of those processors."""
     # Stopped once the MADT is printed: the rest is the main run's business
     # (and SMP Bochs is slow).
-    many = boot(cpus=4 if emulator == "qemu" else 2,
+    many = boot(cpus=4 if machine_of(emulator) == "qemu" else 2,
                 until=r"madt: \d+ processor\(s\).*\n")
     assert main_run.passed, main_run.diagnosis
     assert many.outcome == "stopped", many.diagnosis
-    for result, cpus in ((main_run, 1), (many, 4 if emulator == "qemu" else 2)):
+    for result, cpus in ((main_run, 1), (many, 4 if machine_of(emulator) == "qemu" else 2)):
         madt = madt_lines(result)
         assert [c[1] for c in madt["cpus"]] == list(range(cpus))
         assert all(flags & 1 for _, _, flags in madt["cpus"])
@@ -539,7 +540,7 @@ def test_x2apic_when_cpuid_offers_it(boot, emulator):
     hz, ticks = random_timer(RNG)
     result = boot(params={"x2apic": 1, "timer_hz": hz, "timer_ticks": ticks})
     assert result.passed, result.diagnosis
-    if emulator.startswith("bochs"):      # natively or under lesson 07
+    if machine_of(emulator) == "bochs":   # natively or under lesson 07
         assert "lapic: x2APIC mode (MSRs 0x800-0x8ff), id 0," in result.serial
     else:
         assert ("lapic: x2APIC asked for, but CPUID.01H:ECX.x2APIC[bit 21] "
@@ -569,7 +570,7 @@ def test_timer_calibration_finds_the_emulator_clock(main_run, emulator):
     second on Bochs (within 1%)."""
     hz = int(re.search(r"lapic timer: \d+ counts in \d+ PIT clocks: (\d+) Hz",
                        main_run.serial)[1])
-    expected = QEMU_APIC_HZ if emulator == "qemu" else bochs_ips()
+    expected = QEMU_APIC_HZ if machine_of(emulator) == "qemu" else bochs_ips()
     assert abs(hz - expected) <= expected / 100, (hz, expected)
     initial = int(re.search(r"initial count (\d+)", main_run.serial)[1])
     assert initial == hz // TIMER_HZ
@@ -620,7 +621,7 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run, emulator):
                   r"0x30; 2nd to 5th: (\d+) us; irq 0 masked again", text)
     assert m, text
     assert int(m[1]) >= 1500
-    if emulator == "qemu":
+    if machine_of(emulator) == "qemu":
         seen = [e["vector"] for e in qemu_events(main_run)
                 if e["vector"] >= 32]
         assert seen.count(0x30) == 5 and seen.count(0x40) >= TIMER_TICKS, seen

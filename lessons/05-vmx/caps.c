@@ -100,7 +100,7 @@ int vmx_has_true_controls(void)
 	return !!(rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS);
 }
 
-/* SDM A.10: IA32_VMX_EPT_VPID_CAP's bits, by name. */
+/** SDM A.10: IA32_VMX_EPT_VPID_CAP's bits, by name. */
 static const struct { int bit; const char *name; } ept_bits[] = {
 	{ 0, "execute-only" }, { 6, "4-level walk" },
 	{ 8, "UC" }, { 14, "WB" }, { 16, "2MB pages" },

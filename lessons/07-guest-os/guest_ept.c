@@ -88,6 +88,7 @@ uint64_t guest_ept_init(void)
 	return eptp[VIEW_OUTSIDE];
 }
 
+/** hv.h: the trapped page loses X outside and keeps it inside. */
 void hv_nested_trap_page(uint64_t gpa)
 {
 	unsigned int k = (gpa >> 12) & (PT_ENTRIES - 1);
@@ -99,11 +100,13 @@ void hv_nested_trap_page(uint64_t gpa)
 	invept_single(eptp[VIEW_OUTSIDE]);
 }
 
+/** hv.h: the view in use. */
 unsigned int hv_nested_view(void)
 {
 	return current_view;
 }
 
+/** hv.h: another EPT pointer, and its cached translations dropped. */
 void hv_nested_switch(unsigned int view)
 {
 	current_view = view;

@@ -45,9 +45,10 @@ static uint64_t launched_at, host_ticks;
 static int bootstrapping = 1;         /* the bootstrap runs, not the guest */
 static const char *guest_status = "none"; /* what it wrote to 0xF4 */
 
-/** bootstrap.bin, from bootstrap_image.asm: the first and the byte past
- * the last of it. */
-extern const uint8_t bootstrap_image[], bootstrap_image_end[];
+/** bootstrap.bin, from bootstrap_image.asm: its first byte... */
+extern const uint8_t bootstrap_image[];
+/** ...and the byte past its last. */
+extern const uint8_t bootstrap_image_end[];
 
 void guest_bootstrap_load(void)
 {

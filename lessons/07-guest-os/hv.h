@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "boot.h"     /* lesson 02: struct e820_entry */
-#include "guest_regs.h"
+#include "../05-vmx/guest_regs.h"
 #include "x86.h"
 
 /** @name Control-register bits x86.h does not name

@@ -20,11 +20,13 @@
 
 const uint64_t hv_hypercall_exit = EXIT_REASON_VMCALL;
 
+/** hv.h: the SDM's name of a basic exit reason. */
 const char *hv_exit_name(uint64_t code)
 {
 	return exit_reason_name((unsigned int)code);   /* lesson 05 */
 }
 
+/** hv.h: leave VMX operation. */
 void hv_disable(void)
 {
 	vmx_disable();                  /* SDM 30.3 "VMXOFF" */

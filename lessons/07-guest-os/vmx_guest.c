@@ -67,6 +67,17 @@ static void rm_segment(enum vmcs_field selector, uint32_t ar)
 	vmcs_write_segment(selector, 0, ar, 0xFFFF, 0);
 }
 
+/* CS, SS, DS, ES, FS and GS: real mode, selector 0, base 0, 64 KiB. */
+static void rm_segments(void)
+{
+	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
+	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
+	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
+}
+
 /* The bootstrap's state: real mode at HV_BOOTSTRAP_ADDR (SDM 24.4.1). */
 static void guest_setup_state(struct guest_regs *regs)
 {
@@ -74,12 +85,7 @@ static void guest_setup_state(struct guest_regs *regs)
 	vmcs_write(GUEST_CR0, CR0_ET | CR0_NE);  /* PE = PG = 0 */
 	vmcs_write(GUEST_CR3, 0);
 	vmcs_write(GUEST_CR4, CR4_VMXE);
-	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
-	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
+	rm_segments();
 	rm_segment(GUEST_TR_SELECTOR, AR_TSS_BUSY);
 	rm_segment(GUEST_LDTR_SELECTOR, AR_LDT);
 	vmcs_write(GUEST_GDTR_BASE, 0);
@@ -132,6 +138,7 @@ const struct vmcs_guest *guest_create(uint64_t eptp)
 	return &guest;
 }
 
+/** hv.h: the guest at 0000:7C00, as a BIOS leaves it, in the VMCS. */
 void hv_handover(struct guest_regs *regs)
 {
 	/* What a BIOS leaves at 0000:7C00 (seed 003's table, which is also
@@ -140,12 +147,7 @@ void hv_handover(struct guest_regs *regs)
 	 * interrupts off), DL = the boot drive, the other registers 0. */
 	memset(regs, 0, sizeof(*regs));
 	regs->rdx = HV_GUEST_DRIVE;
-	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
-	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
+	rm_segments();
 	vmcs_write(GUEST_RSP, HV_HANDOVER_SP);
 	vmcs_write(GUEST_RIP, HV_BOOT_SECTOR);
 	vmcs_write(GUEST_RFLAGS, HV_HANDOVER_FLAGS);
@@ -159,16 +161,19 @@ static const enum vmcs_field hv_fields[] = {
 	[HV_ES_BASE] = GUEST_ES_BASE,
 };
 
+/** hv.h: a guest register, from the VMCS. */
 uint64_t hv_guest_get(enum hv_reg reg)
 {
 	return vmcs_read(hv_fields[reg]);
 }
 
+/** hv.h: a guest register, into the VMCS. */
 void hv_guest_set(enum hv_reg reg, uint64_t value)
 {
 	vmcs_write(hv_fields[reg], value);
 }
 
+/** hv.h: CS in the VMCS, a real-mode code segment at selector * 16. */
 void hv_guest_set_cs(uint16_t selector)
 {
 	vmcs_write(GUEST_CS_SELECTOR, selector);

@@ -72,7 +72,7 @@ class Runner:
     name = ""
     process_names: tuple = ()       # its processes' names, inside a sandbox
     log_name = ""                   # its own log, in the boot's folder
-    can_host = False                # runs the VMX hypervisor of boot(host=)
+    can_host = False                # boots boot(host=)'s hypervisor + guest
 
     def have(self) -> Optional[str]:
         """None if it can run here, else why not (one line)."""

@@ -116,7 +116,7 @@ class Bochs(Runner):
     # Debian's bochs is a script that runs bochs-bin.
     process_names = ("bochs-bin", "bochs")
     log_name = "bochs.log"
-    can_host = True                 # BOCHS_CPU: VMX with EPT
+    can_host = True                 # lesson 07: VMX with EPT (BOCHS_CPU)
 
     def have(self) -> Optional[str]:
         if not shutil.which(BOCHS):

@@ -133,6 +133,7 @@ class Qemu(Runner):
     name = "qemu"
     process_names = (QEMU,)
     log_name = "qemu.log"
+    can_host = True                 # lesson 09: SVM with NPT under TCG
 
     can_hold = True
 
