@@ -3,7 +3,9 @@
     python3 -m kit docs [--out build/docs] [--no-screenshots]
 
 1. Screenshots: each lesson QEMU can run is booted and its last screen saved
-   as OUT/screenshots/lessonNN.png (screenshots.py), when QEMU is installed.
+   as OUT/screenshots/lessonNN.png (screenshots.py), when QEMU is installed;
+   and each guest of a hypervisor lesson, booted under it (lesson 07: on
+   Bochs), as lessonNN-guestMM.png (the page shows one: SHOWN_GUEST).
 2. Pages, into OUT/pages/: one page per lesson, labelled lessonNN_page (its
    code's module is lessonNN). A lesson with a README gets its README, with
    the label added to its title, its screenshot at the end of "Expected
@@ -171,6 +173,8 @@ def screen_section(number: str, shots: Path) -> str:
         return ""
     png = shots / f"lesson{number}.png"
     head = "### The screen at the end\n\n"
+    if lesson.guests:
+        return head + hosted_screen(lesson, shots)
     if "qemu" not in lesson.emulators:
         return (head + f"Lesson {number} needs VMX, which QEMU's TCG does "
                 "not emulate, so it runs on Bochs only, and Bochs has no "
@@ -185,6 +189,35 @@ def screen_section(number: str, shots: Path) -> str:
             "book's copy comes from `make screenshots`):\n\n"
             f"![Lesson {number}: the last screen, from QEMU]"
             f"(lesson{number}.png)\n")
+
+
+# The guest whose screen a hypervisor lesson's page shows, when it hosts
+# it: lesson 03, a 64-bit kernel booted unmodified, whose last screen
+# still shows the E820 map with the hypervisor's 2 MiB cut out.
+SHOWN_GUEST = "03"
+
+
+def hosted_screen(lesson: lessons.Lesson, shots: Path) -> str:
+    """Markdown showing a guest's screen under hypervisor @lesson, from
+    the screenshots screenshots.take_hosted() drew, or saying why not."""
+    guest = SHOWN_GUEST if SHOWN_GUEST in lesson.guests else lesson.guests[0]
+    name = screenshots.hosted_png(lesson.number, guest)
+    run = f"`make run LESSON={lesson.number} GUEST={guest}`"
+    emulator = screenshots.host_emulator(lesson)
+    where = {"bochs": "Bochs", "qemu": "QEMU"}.get(emulator, emulator)
+    if not (shots / name).exists():
+        return (f"No screenshot here: `make screenshots` takes it on {where}, "
+                "and did not when this book was built (it also needs QEMU "
+                f"for the other lessons). {run} shows the screen.\n")
+    return (f"Lesson {guest}'s VGA screen when it has powered off, booted "
+            f"as this lesson's guest on {where}. The hypervisor dumps the "
+            "guest's text buffer on COM1 after the guest stops (its "
+            "parameter `screen`; Bochs cannot save a screenshot), and "
+            "`harness/kit/vgatext.py` draws it with the VGA BIOS's own "
+            f"font ({run} shows it live; the book's copy comes from `make "
+            "screenshots`, which takes one of every guest):\n\n"
+            f"![Lesson {guest}'s last screen, under lesson "
+            f"{lesson.number}'s hypervisor on {where}]({name})\n")
 
 
 def lesson_page(number: str, shots: Path, pages: Path) -> str:

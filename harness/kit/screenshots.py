@@ -8,7 +8,11 @@ COM1 shows the power-off line. The PPM becomes build/docs/screenshots/
 lessonNN.png through a PNG writer of a few lines (zlib is all a PNG needs).
 
 Lessons that need VMX run on Bochs only, which has no screendump: they get
-no screenshot, and their page says so.
+no screenshot, and their page says so. But a hypervisor that
+boots other lessons as its guest (lesson 07, GUESTS in its Makefile) dumps
+the guest's text screen on COM1 itself, when its parameter `screen` is 1:
+each of its guests is booted under it (on Bochs for lesson 07), and the
+dump drawn by vgatext.py as build/docs/screenshots/lessonNN-guestMM.png.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ import sys
 import tempfile
 import zlib
 from pathlib import Path
+from typing import Optional
 
-from . import emu, lessons
+from . import emu, emulators, lessons, vgatext
 
 # The kit's last line, with the guest's verdict.
 POWER_OFF = r"\[kit\] power off: (PASS|FAIL[^\n]*)\n"
@@ -67,8 +72,10 @@ def ppm_to_png(ppm: Path, png: Path) -> tuple[int, int]:
 
 
 def screenshot_lessons() -> list[lessons.Lesson]:
-    """The lessons that have a screenshot: those QEMU can run."""
-    return [l for l in lessons.all_lessons() if "qemu" in l.emulators]
+    """The lessons that have a screenshot of their own: those QEMU can run,
+    but a hypervisor's, whose screen is its guest's (hosted_shots())."""
+    return [l for l in lessons.all_lessons()
+            if "qemu" in l.emulators and not l.guests]
 
 
 def take(lesson: lessons.Lesson, png: Path) -> None:
@@ -95,8 +102,68 @@ def take(lesson: lessons.Lesson, png: Path) -> None:
         ppm_to_png(ppm, png)
 
 
+def hosted_png(host: str, guest: str) -> str:
+    """The file name of lesson @guest's screenshot under lesson @host's
+    hypervisor: "lesson07-guest03.png"."""
+    return f"lesson{host}-guest{guest}.png"
+
+
+def hosted_shots() -> list[tuple[lessons.Lesson, lessons.Lesson, str]]:
+    """(hypervisor, guest, PNG name) for each guest of each lesson that
+    boots others as its guest (GUESTS in its Makefile)."""
+    return [(host, lessons.find(number), hosted_png(host.number, number))
+            for host in lessons.all_lessons() for number in host.guests]
+
+
+def host_emulator(host: lessons.Lesson) -> str:
+    """Where hypervisor lesson @host boots its guests: Bochs where it runs
+    there (lesson 07: VMX), else the first emulator its Makefile names."""
+    return "bochs" if "bochs" in host.emulators else host.emulators[0]
+
+
+def cannot_host(host: lessons.Lesson) -> Optional[str]:
+    """None if hypervisor lesson @host's guests can be booted under it
+    here, else why not (one line)."""
+    name = host_emulator(host)
+    why = emu.have(name)
+    if why is None and not emulators.runner(name).can_host:
+        why = f"{name} cannot boot a hypervisor with its guest yet"
+    return why
+
+
+def take_hosted(host: lessons.Lesson, guest: lessons.Lesson,
+                png: Path) -> None:
+    """Boot @guest under hypervisor @host (on host_emulator(host)), with the
+    hypervisor's `screen` parameter set so that it dumps the guest's last
+    screen on COM1, and draw that screen as @png."""
+    for lesson in (host, guest):
+        if not lesson.image.exists():
+            raise ScreenshotError(f"{lesson.image} is missing: run make "
+                                  "first")
+    what = f"lesson {guest.number} under lesson {host.number}"
+    image = bytearray(host.image.read_bytes())
+    try:
+        emu.patch_image(image, emu.load_params(host.params_json),
+                        {"screen": 1})
+    except KeyError as error:
+        raise ScreenshotError(f"{what}: no screenshot: {error.args[0]}") \
+            from None
+    with tempfile.TemporaryDirectory(prefix="kit-shot-") as tmp:
+        patched = Path(tmp) / "disk.img"
+        patched.write_bytes(bytes(image))
+        result = emu.boot(guest.image, host_emulator(host), host=patched,
+                          cpu=host.cpu)
+    if not result.passed:
+        raise ScreenshotError(f"{what}: no screenshot: {result.diagnosis}")
+    try:
+        vgatext.dump_to_png(result.host["serial"], png)
+    except vgatext.VgaTextError as error:
+        raise ScreenshotError(f"{what}: no screenshot: {error}") from None
+
+
 def take_all(out: Path, log=print) -> list[Path]:
-    """A screenshot of every lesson QEMU can run, into @out."""
+    """A screenshot of every lesson QEMU can run, into @out; and of each
+    guest of a hypervisor lesson (hosted_shots()) whose emulator is here."""
     why = emu.have("qemu")
     if why:
         raise ScreenshotError(f"no screenshots: {why}")
@@ -107,6 +174,14 @@ def take_all(out: Path, log=print) -> list[Path]:
         take(lesson, png)
         log(f"screenshots: {png}")
         written.append(png)
+    for host, guest, name in hosted_shots():
+        why = cannot_host(host)
+        if why:
+            log(f"screenshots: no {name}: {why}")
+            continue
+        take_hosted(host, guest, out / name)
+        log(f"screenshots: {out / name}")
+        written.append(out / name)
     return written
 
 
