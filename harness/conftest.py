@@ -134,7 +134,7 @@ def kvm_unavailable() -> str | None:
         if not result.passed:
             why = f"QEMU+KVM could not run lesson 05: {result.diagnosis}"
     _kvm_verdict.append(why and f"QEMU+KVM with nested VMX unavailable: "
-                                f"{why}; lessons 05-06 run on Bochs")
+                                f"{why}; lessons 05-07 run on Bochs")
     return _kvm_verdict[0]
 
 
