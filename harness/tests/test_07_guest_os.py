@@ -329,10 +329,17 @@ def test_what_a_guest_sees_of_its_cpu(native, hosted, probes, vendor,
     CR0 reads back what the guest wrote while lesson 07 keeps caching on
     underneath (CD = NW = 0: seed 003's guard; lesson 09 cannot), CR4.VMXE
     reads 0, and XSETBV works as natively."""
-    alone = native(probes["cpuprobe"], timeout=1.5)
-    result = hosted(probes["cpuprobe"], timeout=1.5)
+    # The probe prints all within about 0.5 s of emulator time; the
+    # timeout that stops it (and reads its registers) leaves room for a
+    # loaded machine.
+    alone = native(probes["cpuprobe"], timeout=3)
+    result = hosted(probes["cpuprobe"], timeout=3)
     assert alone.outcome == result.outcome == "hang", (alone.diagnosis,
                                                        result.diagnosis)
+    for boot_ in (alone, result):
+        assert "done" in boot_.lines(), "the probe did not finish printing"
+        assert "cr0" in boot_.registers, "the emulator did not say where " \
+            "the CPU was"
     mine, theirs = probe_report(result), probe_report(alone)
     for name in ("cs:ds", "es:ss", "fs:gs"):
         assert mine[name] == theirs[name], name
