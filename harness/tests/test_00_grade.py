@@ -614,3 +614,11 @@ def test_handout_fails_at_the_exercises_and_solutions_pass(klass):
         assert (restored / path).read_text() == original
     res = results(klass["out"]["restored"])
     assert res["score"] == res["max_score"] == 5
+
+
+def test_a_hypervisor_lesson_is_graded_with_its_guests_built():
+    """Grading lesson 07 (or 09) builds the lessons it boots as guests from
+    the same submission, after the graded ones, without grading them."""
+    build = grade.with_guests([lessons.find("07"), lessons.find("02")])
+    assert [l.number for l in build] == ["07", "02", "01", "03", "04"]
+    assert grade.with_guests([lessons.find("01")]) == [lessons.find("01")]
