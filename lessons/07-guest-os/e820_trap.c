@@ -14,7 +14,7 @@
  * from that page exits: an EPT violation (SDM 29.3.3.2), a nested page
  * fault (AMD64 APM Vol. 2, 15.25.6).
  *  - At the entry point, with EAX = E820h and EDX = "SMAP": the call is
- *    answered from guest_e820[] (guest_ept.c) exactly as the BIOS would
+ *    answered from guest_e820[] (guest_e820.c) exactly as the BIOS would
  *    (ACPI 6.5, 15.1 "INT 15H, E820H"), then the hypervisor does the BIOS's
  *    IRET: pops IP, CS and FLAGS, with CF saying success.
  *  - Anything else in that page (other BIOS code shares it): the guest

@@ -49,7 +49,8 @@
 
 /**
  * Guest-physical address @p gpa as the hypervisor reaches it: the low half
- * maps physical memory 1:1 (relocate.c) and so does EPT (guest_ept.c).
+ * maps physical memory 1:1 (relocate.c) and so do the nested page tables
+ * (guest_ept.c here, lesson 09's guest_npt.c).
  * The empty asm hides the number from the compiler, which may otherwise
  * treat a pointer to address 0 (the IVT) as null.
  */
