@@ -156,6 +156,18 @@ void vmcs_setup(const struct vmcs_guest *guest, void *host_stack_top,
 	guest->setup_state(regs);                 /* SDM 24.4.1: the guest's */
 }
 
+void vmcs_write_rm_segments(void)
+{
+	static const enum vmcs_field data[] = {
+		GUEST_SS_SELECTOR, GUEST_DS_SELECTOR, GUEST_ES_SELECTOR,
+		GUEST_FS_SELECTOR, GUEST_GS_SELECTOR,
+	};
+
+	vmcs_write_segment(GUEST_CS_SELECTOR, 0, AR_RM_CODE, 0xFFFF, 0);
+	for (unsigned int i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		vmcs_write_segment(data[i], 0, AR_RM_DATA, 0xFFFF, 0);
+}
+
 void vmcs_write_segment(enum vmcs_field selector_field, uint16_t selector,
 			uint32_t access_rights, uint32_t limit, uint64_t base)
 {

@@ -115,6 +115,10 @@ void vmcs_setup(const struct vmcs_guest *guest, void *host_stack_top,
 void vmcs_write_segment(enum vmcs_field selector_field, uint16_t selector,
 			uint32_t access_rights, uint32_t limit, uint64_t base);
 
+/** CS, SS, DS, ES, FS and GS of a real-mode guest: selector 0, base 0,
+ * 64 KiB, accessed code or data (lessons 06 and 07). */
+void vmcs_write_rm_segments(void);
+
 /* ---- vmcheck.c, vmexit.asm: before and around the launch ----------- */
 
 /**

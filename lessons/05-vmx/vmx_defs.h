@@ -158,6 +158,11 @@
 #define AR_G BIT(15)                    /**< limit in 4 KiB units */
 #define AR_UNUSABLE BIT(16)             /**< the register holds no segment */
 #define AR_RESERVED 0xFFFE0F00ULL       /**< bits 31:17 and 11:8: zero */
+#define AR_RM_CODE 0x9B      /**< real mode: accessed execute/read code */
+#define AR_RM_DATA 0x93      /**< real mode: accessed read/write data */
+#define AR_TSS32_BUSY 0x8B   /**< busy 32-bit TSS: TR must be one, even in
+				  real mode (type 3, a busy 16-bit TSS, also
+				  passes) */
 /** @} */
 
 /** Basic exit reasons (SDM Vol. 3D, Appendix C). */

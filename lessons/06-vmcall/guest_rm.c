@@ -19,15 +19,6 @@
 #include "vm.h"
 #include "x86.h"
 
-/** @name Real-mode segment access rights (vmx_defs.h, AR_*)
- * @{ */
-#define AR_RM_CODE 0x9B      /**< accessed execute/read code, S=1, P=1 */
-#define AR_RM_DATA 0x93      /**< accessed read/write data, S=1, P=1 */
-#define AR_TSS32_BUSY 0x8B   /**< busy 32-bit TSS: TR must be one, even in
-				  real mode (type 3, a busy 16-bit TSS, also
-				  passes) */
-/** @} */
-
 /* A real-mode segment: selector 0, base 0, 64 KiB. */
 static void rm_segment(enum vmcs_field selector, uint32_t ar)
 {
@@ -43,12 +34,7 @@ static void vm1_setup_state(struct guest_regs *regs)
 	vmcs_write(GUEST_CR0, CR0_NE | BIT(4));   /* ET; PE = PG = 0 */
 	vmcs_write(GUEST_CR3, 0);
 	vmcs_write(GUEST_CR4, CR4_VMXE);
-	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
-	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
+	vmcs_write_rm_segments();       /* lesson 05's vmcs.c */
 	rm_segment(GUEST_TR_SELECTOR, AR_TSS32_BUSY);
 	rm_segment(GUEST_LDTR_SELECTOR, AR_UNUSABLE);
 	vmcs_write(GUEST_GDTR_BASE, 0);

@@ -33,9 +33,6 @@
 #include "vmx_guest.h"
 #include "x86.h"
 
-#define AR_RM_CODE 0x9B      /**< real-mode code: accessed, readable */
-#define AR_RM_DATA 0x93      /**< real-mode data: accessed, writable */
-#define AR_TSS_BUSY 0x8B     /**< TR must be a busy TSS (SDM 26.3.1.2) */
 #define AR_LDT 0x82          /**< an LDT, present */
 
 /* Bitmaps: 4 KiB each, a 1 bit means "exit" (SDM 24.6.4, 24.6.9). */
@@ -67,17 +64,6 @@ static void rm_segment(enum vmcs_field selector, uint32_t ar)
 	vmcs_write_segment(selector, 0, ar, 0xFFFF, 0);
 }
 
-/* CS, SS, DS, ES, FS and GS: real mode, selector 0, base 0, 64 KiB. */
-static void rm_segments(void)
-{
-	rm_segment(GUEST_CS_SELECTOR, AR_RM_CODE);
-	rm_segment(GUEST_SS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_DS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_ES_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_FS_SELECTOR, AR_RM_DATA);
-	rm_segment(GUEST_GS_SELECTOR, AR_RM_DATA);
-}
-
 /* The bootstrap's state: real mode at HV_BOOTSTRAP_ADDR (SDM 24.4.1). */
 static void guest_setup_state(struct guest_regs *regs)
 {
@@ -85,8 +71,8 @@ static void guest_setup_state(struct guest_regs *regs)
 	vmcs_write(GUEST_CR0, CR0_ET | CR0_NE);  /* PE = PG = 0 */
 	vmcs_write(GUEST_CR3, 0);
 	vmcs_write(GUEST_CR4, CR4_VMXE);
-	rm_segments();
-	rm_segment(GUEST_TR_SELECTOR, AR_TSS_BUSY);
+	vmcs_write_rm_segments();       /* lesson 05 */
+	rm_segment(GUEST_TR_SELECTOR, AR_TSS32_BUSY);
 	rm_segment(GUEST_LDTR_SELECTOR, AR_LDT);
 	vmcs_write(GUEST_GDTR_BASE, 0);
 	vmcs_write(GUEST_GDTR_LIMIT, 0);
@@ -147,7 +133,7 @@ void hv_handover(struct guest_regs *regs)
 	 * interrupts off), DL = the boot drive, the other registers 0. */
 	memset(regs, 0, sizeof(*regs));
 	regs->rdx = HV_GUEST_DRIVE;
-	rm_segments();
+	vmcs_write_rm_segments();       /* lesson 05 */
 	vmcs_write(GUEST_RSP, HV_HANDOVER_SP);
 	vmcs_write(GUEST_RIP, HV_BOOT_SECTOR);
 	vmcs_write(GUEST_RFLAGS, HV_HANDOVER_FLAGS);
