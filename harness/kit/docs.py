@@ -176,10 +176,19 @@ def screen_section(number: str, shots: Path) -> str:
     if lesson.guests:
         return head + hosted_screen(lesson, shots)
     if "qemu" not in lesson.emulators:
+        if not png.exists():
+            return (head + "No screenshot here: Bochs was not installed "
+                    "when this book was built. `make screenshots` takes "
+                    f"one, and `make run LESSON={number}` shows the "
+                    "screen.\n")
         return (head + f"Lesson {number} needs VMX, which QEMU's TCG does "
-                "not emulate, so it runs on Bochs only, and Bochs has no "
-                "screen dump: this page has no screenshot. "
-                f"`make run LESSON={number}` shows the screen.\n")
+                "not emulate, so it runs on Bochs, which has no screen "
+                "dump: the harness parks the lesson at its end (its "
+                "parameter `park`), reads the VGA text buffer at 0xB8000 "
+                "with Bochs' debugger and draws it with the VGA BIOS's own "
+                "font (`harness/kit/vgatext.py`):\n\n"
+                f"![The screen of lesson {number} at its end, on Bochs]"
+                f"(lesson{number}.png)\n")
     if not png.exists():
         return (head + "No screenshot here: QEMU was not installed when "
                 "this book was built. `make screenshots` takes one, and "

@@ -387,7 +387,8 @@ def _watch(run: emulators.Run, runner, start, timeout, serial_cap, until,
             result = BootResult(emulator, "stopped", text,
                                 f"stopped at {until!r} as asked", 0.0,
                                 raw_serial=raw)
-            result.monitor = runner.inspect(run, monitor_commands, watched)
+            result.monitor = runner.inspect(run, monitor_commands, watched,
+                                            _emulator_pid(run, runner))
             return result
         if exited:
             return BootResult(emulator, "exited", text, "", 0.0,

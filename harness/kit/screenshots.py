@@ -7,12 +7,14 @@ on display, and QEMU's monitor dumps it (`screendump`, a binary PPM) once
 COM1 shows the power-off line. The PPM becomes build/docs/screenshots/
 lessonNN.png through a PNG writer of a few lines (zlib is all a PNG needs).
 
-Lessons that need VMX run on Bochs only, which has no screendump: they get
-no screenshot, and their page says so. But a hypervisor that
-boots other lessons as its guest (lesson 07, GUESTS in its Makefile) dumps
-the guest's text screen on COM1 itself, when its parameter `screen` is 1:
-each of its guests is booted under it (on Bochs for lesson 07), and the
-dump drawn by vgatext.py as build/docs/screenshots/lessonNN-guestMM.png.
+Lessons that need VMX run on Bochs only, which has no screendump: each is
+booted parked at its end (its `park` parameter) and Bochs' debugger reads
+its VGA text buffer (`xp`), which vgatext.py draws as lessonNN.png. A
+hypervisor that boots other lessons as its guest (lessons 07 and 09,
+GUESTS in their Makefiles) dumps the guest's text screen on COM1 itself,
+when its parameter `screen` is 1: each of its guests is booted under it
+(on Bochs for lesson 07, QEMU for lesson 09), and the dump drawn by
+vgatext.py as build/docs/screenshots/lessonNN-guestMM.png.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import emu, emulators, lessons, vgatext
+from .emulators import bochs
 
 # The kit's last line, with the guest's verdict.
 POWER_OFF = r"\[kit\] power off: (PASS|FAIL[^\n]*)\n"
@@ -102,6 +105,36 @@ def take(lesson: lessons.Lesson, png: Path) -> None:
         ppm_to_png(ppm, png)
 
 
+def bochs_lessons() -> list[lessons.Lesson]:
+    """The lessons that run on Bochs only (VMX) and boot no guest: their
+    screenshot is read from guest memory by Bochs' debugger (take_bochs)."""
+    return [l for l in lessons.all_lessons() if "qemu" not in l.emulators
+            and "bochs" in l.emulators and not l.guests]
+
+
+def take_bochs(lesson: lessons.Lesson, png: Path) -> None:
+    """Boot @lesson on Bochs parked at its end (the kit's `park`
+    parameter: "[kit] parked", then HLT with interrupts off), read the VGA
+    text buffer with Bochs' debugger (`xp`) and draw it as @png."""
+    if not lesson.image.exists():
+        raise ScreenshotError(f"{lesson.image} is missing: run make first")
+    command = f"xp /{vgatext.ROWS * vgatext.COLS * 2}bx 0xb8000"
+    result = emu.boot(lesson.image, "bochs", cpu=lesson.cpu,
+                      params={"park": 1}, until=r"\[kit\] parked",
+                      monitor_commands=[command])
+    if result.outcome != "stopped":
+        raise ScreenshotError(f"lesson {lesson.number}: no screenshot: "
+                              f"{result.diagnosis}")
+    data = bochs.xp_bytes(result.monitor.get(command, ""))
+    if len(data) != vgatext.ROWS * vgatext.COLS * 2:
+        raise ScreenshotError(f"lesson {lesson.number}: no screenshot: "
+                              f"Bochs' debugger gave {len(data)} bytes of "
+                              "the screen")
+    row = vgatext.COLS * 2
+    png.write_bytes(vgatext.png([data[i:i + row]
+                                 for i in range(0, len(data), row)]))
+
+
 def hosted_png(host: str, guest: str) -> str:
     """The file name of lesson @guest's screenshot under lesson @host's
     hypervisor: "lesson07-guest03.png"."""
@@ -172,6 +205,15 @@ def take_all(out: Path, log=print) -> list[Path]:
     for lesson in screenshot_lessons():
         png = out / f"lesson{lesson.number}.png"
         take(lesson, png)
+        log(f"screenshots: {png}")
+        written.append(png)
+    for lesson in bochs_lessons():
+        png = out / f"lesson{lesson.number}.png"
+        why = emu.have("bochs")
+        if why:
+            log(f"screenshots: no {png.name}: {why}")
+            continue
+        take_bochs(lesson, png)
         log(f"screenshots: {png}")
         written.append(png)
     for host, guest, name in hosted_shots():

@@ -199,3 +199,24 @@ def test_parameter_values_are_range_checked(tmp_path):
         emu.encode_param(params["row"], "#")
     with pytest.raises(KeyError, match="no parameter"):
         emu.patch_image(bytearray(512), params, {"nope": 1})
+
+
+@pytest.mark.bochs
+def test_bochs_debugger_reads_guest_memory_for_inspect():
+    """On Bochs, boot(until=..., monitor_commands=[...]) runs debugger
+    commands on the parked guest: `xp` of the program's first bytes at
+    LOAD_ADDRESS gives exactly the image's bytes after its boot sector,
+    where the loader put them."""
+    why = emu.have("bochs")
+    if why:
+        pytest.skip(why)
+    from kit.emulators.bochs import xp_bytes
+    lesson = lessons.find("02")
+    layout = lesson.constants           # layout.h, as the build read it
+    command = f"xp /32bx {layout['LOAD_ADDRESS']:#x}"
+    result = emu.boot(lesson.image, "bochs", params={"park": 1},
+                      until=r"\[kit\] parked", monitor_commands=[command])
+    assert result.outcome == "stopped", result.diagnosis
+    first = layout["LOAD_LBA"] * layout["SECTOR_SIZE"]
+    assert xp_bytes(result.monitor[command]) == \
+        lesson.image.read_bytes()[first:first + 32]

@@ -100,10 +100,12 @@ class Runner:
         """How a person stops a `make run` early on @display."""
         return "the lesson powers off by itself; press Ctrl-C to quit earlier"
 
-    def inspect(self, run: Run, commands, serial: str) -> dict:
+    def inspect(self, run: Run, commands, serial: str,
+                pid: Optional[int] = None) -> dict:
         """Run @commands (a list, or f(serial, command) -> dict) in the
         emulator's monitor while the guest is stopped where the caller
-        asked; {} for an emulator without one."""
+        asked; {} for an emulator without one. @pid: the emulator's own
+        process (inside a sandbox, run.proc is bwrap)."""
         return {}
 
     def where_hung(self, run: Run, signal_pid: int) -> dict:

@@ -169,6 +169,13 @@ class Bochs(Runner):
     def where_hung(self, run, signal_pid) -> dict:
         return debugger_where(run, signal_pid)
 
+    def inspect(self, run, commands, serial, pid=None) -> dict:
+        """A list of debugger commands ("xp /16bx 0xb8000"), each one's
+        answer by command; Bochs has no monitor to take a function."""
+        if not commands or callable(commands) or pid is None:
+            return {}
+        return debugger_commands(run, pid, list(commands))
+
     def classify(self, result, run, log) -> None:
         rc = result.exit_status
         if "shutdown requested" in log:
@@ -188,6 +195,87 @@ class Bochs(Runner):
             result.diagnosis = (f"Bochs stopped with status {rc}: " +
                                 (panic[-1].strip() if panic else
                                  "no reason in its log"))
+
+
+def debugger_log(run: Run):
+    """(offset now, read()) of Bochs' debugger.log: read() returns what the
+    debugger printed since the offset, capped at LOG_READ."""
+    log = run.serial_path.with_name("debugger.log")
+    offset = log.stat().st_size if log.exists() else 0
+
+    def read() -> str:
+        try:
+            with open(log, "rb") as f:
+                f.seek(offset)
+                return f.read(LOG_READ).decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+    return offset, read
+
+
+def debugger_commands(run: Run, pid: int, commands: list) -> dict:
+    """Stop a running Bochs in its debugger (SIGINT, as Ctrl-C does) and
+    type each of @commands on its terminal; its answer is what the
+    debugger printed until it has been quiet for a moment. {} if Bochs
+    does not stop."""
+    if run.pty_master is None or run.proc.poll() is not None:
+        return {}
+    _, read = debugger_log(run)
+    if not _wait(run, read, lambda text: re.search(r"Next at t=\d+", text),
+                 2.0, signal_pid=pid):
+        return {}
+    answers = {}
+    for command in commands:
+        before = len(read())
+        try:
+            os.write(run.pty_master, command.encode() + b"\n")
+        except OSError:
+            return answers
+        answers[command] = _quiet(run, read, before)
+    return answers
+
+
+def _wait(run: Run, read, done, seconds: float, signal_pid=None):
+    """Send SIGINT to @signal_pid (if given), then wait up to @seconds for
+    done(text) on what the debugger printed; the text, or None."""
+    if signal_pid is not None:
+        try:
+            os.kill(signal_pid, signal.SIGINT)
+        except OSError:
+            return None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and run.proc.poll() is None:
+        text = read()
+        if done(text):
+            return text
+        time.sleep(0.02)
+    return None
+
+
+def _quiet(run: Run, read, start: int, settle: float = 0.3,
+           seconds: float = 5.0) -> str:
+    """What the debugger printed after offset @start of read(), once it has
+    printed nothing new for @settle seconds (at most @seconds in all)."""
+    deadline, last, since = time.monotonic() + seconds, -1, time.monotonic()
+    while time.monotonic() < deadline and run.proc.poll() is None:
+        size = len(read())
+        if size != last:
+            last, since = size, time.monotonic()
+        elif size > start and time.monotonic() - since >= settle:
+            break
+        time.sleep(0.02)
+    return read()[start:]
+
+
+def xp_bytes(text: str) -> bytes:
+    """The bytes of a Bochs `xp /Nbx ADDR` answer: each line is an address,
+    a label, then tab-separated 0xNN values."""
+    out = bytearray()
+    for line in text.splitlines():
+        head, _, values = line.partition(">:")
+        if values and head.lstrip().startswith("0x"):
+            out.extend(int(v, 16) for v in values.split())
+    return bytes(out)
 
 
 def debugger_where(run: Run, pid: int) -> dict:

@@ -168,7 +168,7 @@ class Qemu(Runner):
         return Run(proc, work / "com1.txt", work / self.log_name,
                    None if interactive else work / "monitor.sock")
 
-    def inspect(self, run, commands, serial) -> dict:
+    def inspect(self, run, commands, serial, pid=None) -> dict:
         if not commands or not run.monitor_path:
             return {}
         mon = Monitor(str(run.monitor_path))
