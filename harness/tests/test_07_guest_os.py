@@ -55,7 +55,8 @@ VENDOR = {
            "fault": "nested page fault", "fault_status": "POWER_FAIL_NPF",
            "hidden": ("printed ecx8", 1 << 2),         # 8000_0001h ECX.SVM
            "guards_caching": False,
-           "no_nested": ({"qemu": "phenom,fxsr-opt=off,npt=off"},
+           "no_nested": ({"qemu": "phenom,fxsr-opt=off,npt=off",
+                          "bochs": "turion64_tyler"},
                          "no nested paging", "POWER_FAIL_NO_SVM")},
 }
 MiB = 1 << 20
