@@ -25,7 +25,6 @@
 #include "vmx_guest.h"
 #include "kprintf.h"
 #include "paging.h"
-#include "power.h"
 #include "vmx.h"
 
 #define EPT_MT_UC (0ULL << 3)        /**< leaf: memory type uncacheable */
@@ -43,8 +42,8 @@ static struct ept_view views[2] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t eptp[2];
 static unsigned int current_view;
 
-
-/* Build view @p v: every leaf as @p exec says (EPT_EXEC or 0). */
+/* Build view @p t: every leaf executable or not as @p exec says
+ * (EPT_EXEC or 0). */
 static void build_view(struct ept_view *t, uint64_t exec)
 {
 	t->pml4[0] = virt_to_phys(t->pdpt) | EPT_RWX;  /* non-leaf: RWX */

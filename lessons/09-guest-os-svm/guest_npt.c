@@ -34,7 +34,7 @@ struct npt_view {
 static struct npt_view views[2] __attribute__((aligned(PAGE_SIZE)));
 static unsigned int current_view;
 
-/* Build view @p t, every leaf NX or not as @p nx says. */
+/* Build view @p t: every leaf NX or not as @p nx says (PTE_NX or 0). */
 static void build_view(struct npt_view *t, uint64_t nx)
 {
 	t->pml4[0] = virt_to_phys(t->pdpt) | NPT_TABLE;
