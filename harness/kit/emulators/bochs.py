@@ -197,9 +197,10 @@ class Bochs(Runner):
                                  "no reason in its log"))
 
 
-def debugger_log(run: Run):
-    """(offset now, read()) of Bochs' debugger.log: read() returns what the
-    debugger printed since the offset, capped at LOG_READ."""
+def debugger_reader(run: Run):
+    """read(): what Bochs' debugger has printed to debugger.log (bochs
+    -dbglog, free of the screen's escape codes) since this call, capped at
+    LOG_READ."""
     log = run.serial_path.with_name("debugger.log")
     offset = log.stat().st_size if log.exists() else 0
 
@@ -210,19 +211,39 @@ def debugger_log(run: Run):
                 return f.read(LOG_READ).decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
-    return offset, read
+    return read
+
+
+def wait_for(run: Run, read, pattern: str, seconds: float) -> Optional[str]:
+    """What read() gives once it matches @pattern, or None after @seconds
+    (or when Bochs has ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and run.proc.poll() is None:
+        text = read()
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.02)
+    return None
+
+
+def debugger_stop(run: Run, pid: int, read) -> bool:
+    """Stop a running Bochs in its debugger: SIGINT to @pid, its own
+    process (what Ctrl-C does), then its "Next at" line in read()."""
+    if run.pty_master is None or run.proc.poll() is not None:
+        return False
+    try:
+        os.kill(pid, signal.SIGINT)
+    except OSError:
+        return False
+    return wait_for(run, read, r"Next at t=\d+\n.*\n", 2.0) is not None
 
 
 def debugger_commands(run: Run, pid: int, commands: list) -> dict:
-    """Stop a running Bochs in its debugger (SIGINT, as Ctrl-C does) and
-    type each of @commands on its terminal; its answer is what the
-    debugger printed until it has been quiet for a moment. {} if Bochs
-    does not stop."""
-    if run.pty_master is None or run.proc.poll() is not None:
-        return {}
-    _, read = debugger_log(run)
-    if not _wait(run, read, lambda text: re.search(r"Next at t=\d+", text),
-                 2.0, signal_pid=pid):
+    """Stop a running Bochs in its debugger and type each of @commands on
+    its terminal; its answer is what the debugger printed until it has been
+    quiet for a moment. {} if Bochs does not stop."""
+    read = debugger_reader(run)
+    if not debugger_stop(run, pid, read):
         return {}
     answers = {}
     for command in commands:
@@ -233,23 +254,6 @@ def debugger_commands(run: Run, pid: int, commands: list) -> dict:
             return answers
         answers[command] = _quiet(run, read, before)
     return answers
-
-
-def _wait(run: Run, read, done, seconds: float, signal_pid=None):
-    """Send SIGINT to @signal_pid (if given), then wait up to @seconds for
-    done(text) on what the debugger printed; the text, or None."""
-    if signal_pid is not None:
-        try:
-            os.kill(signal_pid, signal.SIGINT)
-        except OSError:
-            return None
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and run.proc.poll() is None:
-        text = read()
-        if done(text):
-            return text
-        time.sleep(0.02)
-    return None
 
 
 def _quiet(run: Run, read, start: int, settle: float = 0.3,
@@ -281,40 +285,17 @@ def xp_bytes(text: str) -> bytes:
 def debugger_where(run: Run, pid: int) -> dict:
     """Where a running Bochs is: stop it in its debugger with SIGINT (what
     Ctrl-C does), read the "Next at" line it prints on stopping, then type
-    `r`, `sreg` and `creg` on its terminal. Everything the debugger prints
-    also goes to debugger.log (bochs -dbglog), free of the screen's escape
-    codes, so that is where it is read. @pid: Bochs' own process (inside a
+    `r`, `sreg` and `creg` on its terminal, reading the answers from
+    debugger.log (debugger_reader()). @pid: Bochs' own process (inside a
     sandbox, run.proc is bwrap). {} if Bochs does not answer."""
-    log = run.serial_path.with_name("debugger.log")
-    if run.pty_master is None or run.proc.poll() is not None:
+    read = debugger_reader(run)
+    if not debugger_stop(run, pid, read):
         return {}
-
-    def read() -> str:             # what it printed since we asked, capped
-        try:
-            with open(log, "rb") as f:
-                f.seek(offset)
-                return f.read(LOG_READ).decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def wait_for(pattern: str, seconds: float) -> Optional[str]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and run.proc.poll() is None:
-            text = read()
-            if re.search(pattern, text):
-                return text
-            time.sleep(0.02)
-        return None
-
-    offset = log.stat().st_size if log.exists() else 0
     try:
-        os.kill(pid, signal.SIGINT)
-        if wait_for(r"Next at t=\d+\n.*\n", 2.0) is None:
-            return {}
         os.write(run.pty_master, b"r\nsreg\ncreg\n")
-        text = wait_for(r"EFER=0x[0-9a-f]+", 2.0)
     except OSError:
         return {}
+    text = wait_for(run, read, r"EFER=0x[0-9a-f]+", 2.0)
     if text is None:
         return {}
     stop = re.search(r"\[0x([0-9a-f]+)\] ([0-9a-f]{4}):([0-9a-f]+) "
