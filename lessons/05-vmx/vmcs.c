@@ -118,7 +118,8 @@ static void vmcs_setup_controls(const struct vmx_controls *want)
 	vmcs_write(CR0_READ_SHADOW, want->cr0_shadow);
 	vmcs_write(CR4_GUEST_HOST_MASK, want->cr4_mask);
 	vmcs_write(CR4_READ_SHADOW, want->cr4_shadow);
-	vmcs_write(EXCEPTION_BITMAP, 0);   /* 24.6.3: exceptions stay inside */
+	/* 24.6.3: the exceptions that exit; every other one stays inside. */
+	vmcs_write(EXCEPTION_BITMAP, want->exception_bitmap);
 	vmcs_write(CR3_TARGET_COUNT, 0);          /* 24.6.7 */
 	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);   /* 24.7.2 */
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);

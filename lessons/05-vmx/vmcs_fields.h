@@ -96,6 +96,7 @@ enum vmcs_field {
 	GUEST_INTERRUPTIBILITY_INFO = 0x4824,   /**< blocking by STI, MOV SS */
 	GUEST_ACTIVITY_STATE = 0x4826,          /**< active, HLT, shutdown */
 	GUEST_SYSENTER_CS = 0x482A,             /**< guest IA32_SYSENTER_CS */
+	VMX_PREEMPTION_TIMER_VALUE = 0x482E,    /**< counts down, exits at 0 */
 	/* B.3.4 32-bit host-state field */
 	HOST_IA32_SYSENTER_CS = 0x4C00,         /**< host IA32_SYSENTER_CS */
 	/* B.4.1 natural-width control fields */

@@ -83,6 +83,7 @@ struct vmx_controls {
 	uint64_t cr0_shadow;  /**< what the guest reads for those bits */
 	uint64_t cr4_mask;    /**< CR4 bits the host owns */
 	uint64_t cr4_shadow;  /**< what the guest reads for those bits */
+	uint32_t exception_bitmap; /**< vectors that exit (SDM 24.6.3) */
 };
 
 /**

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "paging.h"
 #include "x86.h"
 
 /** @name EPT entry bits (SDM 28.2.2, Tables 28-1 to 28-6)
@@ -37,16 +38,32 @@
 #define EPT_VIOL_EXECUTABLE BIT(5) /**< the entry allowed fetches */
 /** @} */
 
-/**
- * Map guest-physical [0, @p size) to the host memory at @p ram, 4 KiB
- * pages, read/write/execute, write-back. @return the EPT pointer (EPTP).
- */
-uint64_t ept_init(void *ram, size_t size);
+/** One guest's EPT: a table of each level, enough for 2 MiB at
+ * guest-physical 0. Page-aligned, as every EPT table must be. */
+struct ept {
+	uint64_t pml4[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pdpt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pd[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+};
 
 /**
- * Walk EPT in software, as the processor does: the host (higher-half)
+ * Fill @p ept to map guest-physical [0, @p size) to the host memory at
+ * @p ram, 4 KiB pages, read/write/execute, write-back. @return the EPT
+ * pointer (EPTP).
+ */
+uint64_t ept_build(struct ept *ept, void *ram, size_t size);
+
+/**
+ * Walk @p ept in software, as the processor does: the host (higher-half)
  * address behind guest-physical @p gpa, or NULL when it is not mapped.
  */
+void *ept_walk(const struct ept *ept, uint64_t gpa);
+
+/** ept_build() for VM1's own tables. */
+uint64_t ept_init(void *ram, size_t size);
+
+/** ept_walk() of VM1's tables: the translate function of guest_mem.h. */
 void *ept_translate(uint64_t gpa);
 
 #endif

@@ -1,30 +1,25 @@
 /**
  * @file guest_mem.c
- * @brief VM1's RAM, reached by guest-physical address through its tables.
+ * @brief A guest's RAM, reached by guest-physical address through its tables.
  * @ingroup lesson06
  *
- * VM1's 64 KiB are an ordinary array of the hypervisor's, which only the
- * nested page tables make visible to the guest (EPT: SDM Vol. 3C, 28.2
- * "The Extended Page Table Mechanism"; NPT: AMD64 APM Vol. 2, 15.25
- * "Nested Paging"). The hypervisor could index the array directly; it
+ * VM1's 64 KiB are an ordinary array of the hypervisor's (vm1_load.c),
+ * which only the nested page tables make visible to the guest (EPT: SDM
+ * Vol. 3C, 28.2 "The Extended Page Table Mechanism"; NPT: AMD64 APM
+ * Vol. 2, 15.25 "Nested Paging"). The hypervisor could index the array directly; it
  * walks the vendor's tables instead (the translate function it was given),
  * so that it sees exactly what the guest sees, and a guest-physical
  * address the guest cannot reach is one the hypervisor will not touch for
  * it either.
  */
 #include "guest_mem.h"
-#include "hypercall.h"
-#include "paging.h"
 #include "string.h"
 
-/* VM1's RAM: host memory that only the nested tables show the guest. */
-static uint8_t guest_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static guest_mem_translate_t guest_mem_translate;
 
-void *guest_mem_init(guest_mem_translate_t translate)
+void guest_mem_use(guest_mem_translate_t translate)
 {
 	guest_mem_translate = translate;
-	return guest_ram;
 }
 
 /* The host address of guest-physical [gpa, gpa + len), or NULL. */
@@ -32,8 +27,8 @@ static void *guest_mem_map(uint64_t gpa, uint64_t len)
 {
 	uint8_t *start = guest_mem_translate(gpa);
 
-	/* VM1's RAM is one contiguous block: check both ends through the
-	 * tables. */
+	/* A guest's RAM is one contiguous block: check both ends through
+	 * the tables. */
 	if (!start || !len || gpa + len < gpa ||
 	    guest_mem_translate(gpa + len - 1) != start + len - 1)
 		return NULL;

@@ -21,11 +21,10 @@
 typedef void *(*guest_mem_translate_t)(uint64_t gpa);
 
 /**
- * Give VM1 its GUEST_RAM_SIZE bytes of RAM at guest-physical 0, to be
- * reached from now on through @p translate. @return the RAM, for the
- * vendor's nested page tables to map (ept_init(), npt_init()).
+ * Reach guest memory from now on through @p translate: VM1's tables in
+ * lessons 06 and 08, the current VM's in lesson 10.
  */
-void *guest_mem_init(guest_mem_translate_t translate);
+void guest_mem_use(guest_mem_translate_t translate);
 
 /**
  * Copy @p len bytes at guest-physical @p gpa to @p buf.

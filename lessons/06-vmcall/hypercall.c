@@ -34,7 +34,7 @@ static uint32_t hc_print(uint64_t gpa, uint64_t len)
 		char c = text[i];
 
 		/* Only printable text and newlines reach the console. */
-		kputc((c >= ' ' && c <= '~') || c == '\n' ? c : '?');
+		vm_putc((c >= ' ' && c <= '~') || c == '\n' ? c : '?');
 	}
 	return (uint32_t)len;
 	/* END SOLUTION */
@@ -54,12 +54,17 @@ enum exit_action exit_handle_hypercall(struct guest_regs *regs)
 		result = hc_print(a1, a2);
 		break;
 	case HC_EXIT:
-		kprintf("vm: VM1 called HC_EXIT with status %u\n", a1);
+		kprintf("vm: %s called HC_EXIT with status %u\n", vm_name(),
+			a1);
 		vm_set_stop_reason("HC_EXIT", (int)a1);
 		return VM_STOP;
+	case HC_YIELD:
+		regs->rax = 0;
+		vm_skip_instruction();
+		return VM_YIELD;        /* the rest of the slice is another's */
 	default:
-		kprintf("vm: VM1 called hypercall 0x%x: no such number, "
-			"returning 0x%x\n", nr, HC_ERR_INVALID);
+		kprintf("vm: %s called hypercall 0x%x: no such number, "
+			"returning 0x%x\n", vm_name(), nr, HC_ERR_INVALID);
 		result = HC_ERR_INVALID;
 	}
 	regs->rax = result;

@@ -21,6 +21,7 @@
 #define HC_NOP 0    /**< do nothing, return 0: a round trip to measure */
 #define HC_PRINT 1  /**< print ECX bytes at guest-physical EBX; returns ECX */
 #define HC_EXIT 2   /**< stop this VM with status EBX; never returns */
+#define HC_YIELD 3  /**< give up the rest of the time slice; returns 0 */
 /** @} */
 
 /** @name Errors returned in EAX
@@ -39,12 +40,21 @@
 #define GUEST_GREETING_SIZE 32    /**< bytes reserved for it */
 /** @} */
 
-/** @name Scenarios: what VM1 does besides its greeting (EDX at start)
+/** @name Scenarios: what VM1 does besides its greeting (EDX at start).
+ * 4 to 9 are lesson 10's: a spinning VM, VMs that share the CPU, and the
+ * exceptions its exception bitmap catches.
  * @{ */
 #define SCENARIO_NORMAL 0         /**< greet, CPUID, benchmark, exit */
 #define SCENARIO_EPT_VIOLATION 1  /**< read guest-physical EBX: unmapped */
 #define SCENARIO_TRIPLE_FAULT 2   /**< empty IDT, then INT3 */
 #define SCENARIO_IO 3             /**< an OUT instruction (exits) */
+#define SCENARIO_SPIN 4           /**< `jmp $`: never exits by itself */
+#define SCENARIO_ROUNDS 5         /**< ECX rounds of EBX loops, each said */
+#define SCENARIO_ROUNDS_YIELD 6   /**< the same, HC_YIELD after each */
+#define SCENARIO_ROUNDS_HLT 7     /**< the same, HLT after each */
+#define SCENARIO_DIVIDE_ERROR 8   /**< DIV by zero: #DE */
+#define SCENARIO_INVALID_OPCODE 9 /**< VMXON in real mode: #UD */
+#define SCENARIO_COUNT 10         /**< how many there are */
 /** @} */
 
 #endif

@@ -6,8 +6,9 @@
  * Lesson 05's VMX layer runs a different guest: VM1, a real-mode program in
  * 64 KiB of its own, mapped by EPT and nothing else. guest_rm.c creates
  * it; lesson 05's vmcs.c fills its VMCS. From VMLAUNCH on the hypervisor
- * only reacts: every VM exit goes to vmx_exits.c, which reads the VMCS,
- * and on to the vendor-neutral core (vm.h), which lesson 08 reuses for SVM.
+ * only reacts: every VM exit comes to vmexit_dispatch() below, which asks
+ * vmx_exits.c what the VMCS says and hands it to the vendor-neutral core
+ * (vm.h), which lesson 08 reuses for SVM.
  */
 #include "console.h"
 #include "gdt64.h"
@@ -17,10 +18,24 @@
 #include "paging.h"
 #include "power.h"
 #include "serial.h"
+#include "vm.h"
+#include "vmx_exits.h"
 
 static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
 static struct guest_regs vm1_regs;
+
+/* Every VM exit of VM1 (vmexit.asm calls it): translate, then handle.
+ * Returns if VM1 goes on; vmexit.asm then VMRESUMEs it. */
+void vmexit_dispatch(struct guest_regs *regs)
+{
+	uint64_t reason = vmcs_read(VM_EXIT_REASON);    /* SDM 24.9.1 */
+
+	if (vmx_entry_failed(reason))
+		vm_stop();
+	vm_exit_handle(vmx_exit_reason(reason), reason & VMX_EXIT_REASON_MASK,
+		       regs);                           /* vm_one.c */
+}
 
 /** Called by longmode.asm in 64-bit mode; never returns. */
 void kernel_main(void);

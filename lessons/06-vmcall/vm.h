@@ -6,9 +6,11 @@
  * Lesson 06 runs VM1 under Intel VMX, lesson 08 the same VM1 under AMD SVM.
  * What the two share is written once, in lesson 06, and never says "VMCS"
  * or "VMCB" (as KVM's x86.c, between vmx.c and svm.c): the exit dispatcher,
- * the exit summary and stopping the VM (vm_exit.c), the hypercalls
+ * the exit summary and stopping the VM (vm_one.c), the hypercalls
  * (hypercall.c), the copies to and from guest memory (guest_mem.c) and
- * loading VM1 (vm1_load.c).
+ * loading VM1 (vm1_load.c). Lesson 10 runs several VMs: it keeps
+ * vm_exit.c's handlers and replaces vm_one.c, the one-VM policy, by its
+ * scheduler.
  * Each vendor's exit file (lesson 06's vmx_exits.c, lesson 08's
  * svm_exits.c) translates its raw exit code into enum vm_exit_reason and
  * fills in the functions at the end of this header. The interface is
@@ -27,6 +29,8 @@
 enum exit_action {
 	VM_RESUME, /**< enter the guest again (VMRESUME, or the next VMRUN) */
 	VM_STOP,   /**< stop the VM: print the summary and power off */
+	VM_YIELD,  /**< the guest gives up its time slice (HC_YIELD): with
+		    one VM, the same as VM_RESUME */
 };
 
 /** An exit handler: reads the exit, may change @p regs, decides. */
@@ -49,7 +53,14 @@ enum vm_exit_reason {
 	VM_EXIT_REASONS,      /**< how many there are */
 };
 
-/* ---- vm_exit.c: the core's side of every exit ---------------------- */
+/* ---- vm_exit.c: the handlers every hypervisor here shares ---------- */
+
+/** Run the handler for @p reason (CPUID and HLT here, the hypercalls in
+ * hypercall.c, the vendor's for the rest) and say what comes next. */
+enum exit_action vm_exit_handler(enum vm_exit_reason reason,
+				 struct guest_regs *regs);
+
+/* ---- vm_one.c: one VM (lessons 06 and 08; lesson 10 has its own) ---- */
 
 /**
  * One exit: count @p code (the vendor's), run the handler for @p reason.
@@ -58,12 +69,19 @@ enum vm_exit_reason {
 void vm_exit_handle(enum vm_exit_reason reason, uint64_t code,
 		    struct guest_regs *regs);
 
-/** Why VM1 stopped and with what status (set before VM_STOP). */
+/** Why the VM that exited stopped and with what status (set before
+ * VM_STOP). */
 void vm_set_stop_reason(const char *why, int status);
 
 /** Print why VM1 stopped and its exits by code, leave VMX or SVM
  * (vm_hardware_disable()) and power off with the stop status. */
 __attribute__((noreturn)) void vm_stop(void);
+
+/** The name of the VM that exited, for the handlers' messages: "VM1". */
+const char *vm_name(void);
+
+/** Print one character of the guest's own text (HC_PRINT). */
+void vm_putc(char c);
 
 /* ---- vm1_load.c: VM1, whichever vendor runs it --------------------- */
 
@@ -77,7 +95,8 @@ void *vm1_memory_init(void *(*translate)(uint64_t gpa));
 /** Copy VM1's program to GUEST_LOAD_ADDR through the nested tables. */
 void vm1_load_program(void);
 
-/** Put VM1's patchable parameters in @p regs (EBX, ECX, EDX). */
+/** Put VM1's patchable parameters in @p regs (EBX, ECX, EDX) and its
+ * number, 1, in ESI. */
 void vm1_boot_regs(struct guest_regs *regs);
 
 /* ---- hypercall.c --------------------------------------------------- */

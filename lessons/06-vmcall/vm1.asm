@@ -3,7 +3,9 @@
 ; The hypervisor copies this program to guest-physical GUEST_LOAD_ADDR in
 ; VM1's 64 KiB of RAM and starts it in real mode (unrestricted guest), with
 ; EBX = an address to touch, ECX = how many null hypercalls to time, EDX =
-; the scenario. VM1 can see nothing but its own RAM: every other
+; the scenario and ESI = its number, n of "VMn" (1 in lessons 06 and 08;
+; lesson 10 runs one copy per VM, as a BIOS hands the boot drive in DL).
+; VM1 can see nothing but its own RAM: every other
 ; guest-physical address is unmapped in EPT, I/O instructions exit, and the
 ; only way out is a hypercall (see hypercall.h for the ABI).
 ;
@@ -37,18 +39,22 @@ main:
         mov     [touch_gpa], ebx
         mov     [bench_count], ecx
         mov     [scenario], dl
+        mov     ax, si                  ; "VMn: " in front of what it says
+        add     [prefix + 2], al
         call    hypercall_choose        ; 0. VMCALL or VMMCALL, once
 
         mov     si, greeting            ; 1. say hello, through the
         call    print                   ;    hypervisor (HC_PRINT)
 
-        cmp     byte [scenario], SCENARIO_EPT_VIOLATION
-        je      touch_outside
-        cmp     byte [scenario], SCENARIO_TRIPLE_FAULT
-        je      triple_fault
-        cmp     byte [scenario], SCENARIO_IO
-        je      port_io
-
+        movzx   bx, byte [scenario]     ; the scenarios that are not normal
+        cmp     bx, SCENARIOS
+        jae     .normal
+        add     bx, bx
+        mov     bx, [scenarios + bx]
+        test    bx, bx
+        jz      .normal
+        jmp     bx
+.normal:
         call    show_cpu                ; 2. CPUID: what CPU do we see?
         call    bad_hypercall           ; 3. an invalid hypercall number
         call    benchmark               ; 4. time null hypercalls
@@ -56,6 +62,15 @@ main:
         xor     ebx, ebx
         call    hypercall
         hlt                             ; HC_EXIT does not return
+
+; The scenarios after the greeting, by number (hypercall.h); 0: normal.
+scenarios:
+        dw      0, touch_outside, triple_fault, port_io, spin
+        dw      rounds, rounds, rounds, divide_error, invalid_opcode
+SCENARIOS equ ($ - scenarios) / 2
+%if SCENARIOS != SCENARIO_COUNT
+%error "scenarios: one entry per SCENARIO_* of hypercall.h"
+%endif
 
 ; --- the scenarios that end VM1 badly --------------------------------------
 touch_outside:                          ; read a byte at guest-physical EBX
@@ -74,6 +89,47 @@ triple_fault:
 port_io:
         mov     al, 0x42
         out     0x80, al                ; I/O exits unconditionally here
+        hlt
+spin:   jmp     spin                    ; never exits: only a timer stops it
+divide_error:
+        xor     ax, ax
+        xor     dx, dx
+        div     ax                      ; 0 / 0: #DE
+        hlt
+invalid_opcode:
+        vmxon   [touch_gpa]             ; not in real mode: #UD (SDM 30.3)
+        hlt
+
+; --- rounds: work, say so, and (5) go on, (6) yield or (7) halt -------------
+; rounds - EBX iterations of work, then "VMn: round r", ECX times; after
+; each round, by scenario: nothing (the timer preempts it), HC_YIELD, or
+; HLT (each gives the rest of the slice away). Then HC_EXIT(0).
+rounds:
+        mov     dword [round], 0
+.round: mov     ecx, [touch_gpa]        ; the work: a loop that only counts
+.work:  dec     ecx
+        jnz     .work
+        inc     dword [round]
+        mov     si, prefix
+        call    print
+        mov     si, msg_round
+        call    print
+        mov     eax, [round]
+        call    print_dec
+        call    newline
+        cmp     byte [scenario], SCENARIO_ROUNDS_YIELD
+        jne     .hlt
+        mov     eax, HC_YIELD
+        call    hypercall
+.hlt:   cmp     byte [scenario], SCENARIO_ROUNDS_HLT
+        jne     .next
+        hlt                             ; exits: the slice is over
+.next:  mov     eax, [round]
+        cmp     eax, [bench_count]
+        jb      .round
+        mov     eax, HC_EXIT
+        xor     ebx, ebx
+        call    hypercall
         hlt
 
 ; --- the hypercall instruction, chosen by vendor ----------------------------
@@ -107,6 +163,8 @@ hypercall_choose:
 ; --- CPUID: vendor and brand ------------------------------------------------
 ; show_cpu - print the vendor (read at start) and brand (0x80000002-4).
 show_cpu:
+        mov     si, prefix
+        call    print
         mov     si, msg_vendor
         call    print
         mov     si, vendor
@@ -126,6 +184,8 @@ show_cpu:
         cmp     eax, 0x80000004
         jbe     .leaf
         mov     byte [di], 0
+        mov     si, prefix
+        call    print
         mov     si, msg_brand
         call    print
         mov     si, text
@@ -137,6 +197,8 @@ bad_hypercall:
         mov     eax, 0x99
         call    hypercall
         push    eax
+        mov     si, prefix
+        call    print
         mov     si, msg_bad
         call    print
         pop     eax
@@ -158,7 +220,7 @@ benchmark:
         sbb     edx, [t0 + 4]
         div     dword [bench_count]     ; EAX = mean
         push    eax
-        mov     si, msg_bench1
+        mov     si, prefix
         call    print
         mov     eax, [bench_count]
         call    print_dec
@@ -224,10 +286,11 @@ print_hex:
         mov     si, number
         jmp     print
 
-msg_vendor:     db "VM1: CPU vendor ", 0
-msg_brand:      db "VM1: CPU brand ", 0
-msg_bad:        db "VM1: hypercall 0x99 returned ", 0
-msg_bench1:     db "VM1: ", 0
+prefix:         db "VM0: ", 0               ; the digit becomes n at start
+msg_vendor:     db "CPU vendor ", 0
+msg_brand:      db "CPU brand ", 0
+msg_bad:        db "hypercall 0x99 returned ", 0
+msg_round:      db "round ", 0
 msg_bench2:     db " null hypercalls, mean round trip ", 0
 msg_bench3:     db " TSC ticks", 10, 0
 msg_newline:    db 10, 0
@@ -236,6 +299,7 @@ empty_idt:      dw 0                    ; limit 0
 touch_gpa:      dd 0
 bench_count:    dd 0
 scenario:       db 0
+round:          dd 0
 t0:             dq 0
 number:         times 12 db 0
 text:           times 52 db 0

@@ -13,6 +13,7 @@
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "kprintf.h"
+#include "paging.h"
 #include "param.h"
 #include "power.h"
 #include "vm.h"
@@ -25,6 +26,9 @@ volatile uint32_t param_touch_gpa KIT_PARAM = 0x20000;
 /** Patchable: how many null hypercalls VM1 times (ECX). */
 volatile uint32_t param_bench_count KIT_PARAM = 100;
 
+/* VM1's RAM: host memory that only the nested tables show the guest. */
+static uint8_t vm1_ram[GUEST_RAM_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
 extern const uint8_t vm1_image[];     /**< VM1's program (vm1_image.asm) */
 extern const uint8_t vm1_image_end[]; /**< the byte after its end */
 
@@ -33,7 +37,8 @@ void *vm1_memory_init(guest_mem_translate_t translate)
 	kprintf("vm: VM1 is %llu bytes at guest-physical 0x%x\n",
 		(unsigned long long)(vm1_image_end - vm1_image),
 		GUEST_LOAD_ADDR);
-	return guest_mem_init(translate);
+	guest_mem_use(translate);
+	return vm1_ram;
 }
 
 void vm1_load_program(void)
@@ -51,6 +56,7 @@ void vm1_boot_regs(struct guest_regs *regs)
 	regs->rbx = param_touch_gpa;
 	regs->rcx = param_bench_count;
 	regs->rdx = param_scenario;
+	regs->rsi = 1;                  /* VM1's number: it says "VM1: ..." */
 	kprintf("vm: real mode, CS:IP 0000:%04x, scenario %u\n",
 		GUEST_LOAD_ADDR, param_scenario);
 }

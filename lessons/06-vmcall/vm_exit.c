@@ -1,17 +1,17 @@
 /**
  * @file vm_exit.c
- * @brief The exit dispatcher, the exit summary and stopping the VM.
+ * @brief The exit handlers, picked by the vendor-neutral exit reason.
  * @ingroup lesson06
  *
- * Every exit of VM1 arrives here from the vendor's exit file (vmx_exits.c
- * after vmexit.asm, svm_exits.c after VMRUN), already translated into
- * enum vm_exit_reason: the reason picks the handler, the handler says
- * whether VM1 goes on or stops. CPUID and HLT mean the same on both
- * vendors and are handled here; what only a vendor can report (which
- * page, which qualification) is the vendor's handler. Exits are counted
- * by the vendor's own code, so the summary names them as the manual does.
+ * Every exit of a guest arrives here from the vendor's exit file
+ * (vmx_exits.c after vmexit.asm, svm_exits.c after VMRUN), already
+ * translated into enum vm_exit_reason: the reason picks the handler, the
+ * handler says whether the guest goes on or stops. CPUID and HLT mean the
+ * same on both vendors and are handled here; what only a vendor can
+ * report (which page, which qualification) is the vendor's handler.
+ * What stopping means is not decided here: vm_one.c powers off with VM1,
+ * lesson 10's scheduler goes on with the other VMs.
  */
-#include "exit_counts.h"
 #include "kprintf.h"
 #include "param.h"
 #include "power.h"
@@ -21,15 +21,6 @@
 
 /** Patchable: the processor brand VM1 sees in CPUID 0x80000002-4. */
 char param_brand[48] KIT_PARAM = "Kit Hypervisor virtual CPU";
-
-static const char *stop_reason = "unknown";
-static int stop_status = POWER_FAIL;
-
-void vm_set_stop_reason(const char *why, int status)
-{
-	stop_reason = why;
-	stop_status = status;
-}
 
 /* CPUID: the host's answer, except the brand string, which is ours. CPUID
  * exits whatever the controls say (SDM 25.1.2); under SVM because the
@@ -55,7 +46,7 @@ static enum exit_action exit_handle_hlt(struct guest_regs *regs)
 	/* HLT exits because of CPU_BASED_HLT_EXITING (SDM 24.6.2), or the
 	 * VMCB's HLT intercept (APM Table B-1). No interrupts reach VM1: a
 	 * halted VM1 would never wake up. */
-	kprintf("vm: VM1 executed HLT at 0x%llx\n",
+	kprintf("vm: %s executed HLT at 0x%llx\n", vm_name(),
 		(unsigned long long)vm_read_rip());
 	vm_set_stop_reason("HLT", POWER_FAIL_GUEST_HLT);
 	return VM_STOP;
@@ -70,25 +61,11 @@ static const exit_handler_t exit_handlers[VM_EXIT_REASONS] = {
 	[VM_EXIT_OTHER] = vm_handle_unexpected_exit,               /* vendor */
 };
 
-void vm_stop(void)
-{
-	kprintf("vm: VM1 stopped (%s, status %d)\n", stop_reason, stop_status);
-	kprintf("vm: exits handled:");
-	exit_counts_print(vm_exit_name);        /* exit_counts.c */
-	kprintf("\n");
-	vm_hardware_disable();
-	power_off(stop_status);
-}
-
-void vm_exit_handle(enum vm_exit_reason reason, uint64_t code,
-		    struct guest_regs *regs)
+enum exit_action vm_exit_handler(enum vm_exit_reason reason,
+				 struct guest_regs *regs)
 {
 	exit_handler_t handler = reason < VM_EXIT_REASONS ?
 				 exit_handlers[reason] : 0;
 
-	exit_count(code);
-	if (!handler)
-		handler = vm_handle_unexpected_exit;
-	if (handler(regs) == VM_STOP)
-		vm_stop();
+	return (handler ? handler : vm_handle_unexpected_exit)(regs);
 }

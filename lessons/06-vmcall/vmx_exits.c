@@ -3,19 +3,21 @@
  * @brief VMX's side of every VM exit: read the VMCS, translate, report.
  * @ingroup lesson06
  *
- * Every VM exit arrives here from vmexit.asm with VM1's registers. The
- * basic exit reason (SDM Vol. 3C, 24.9.1) becomes the shared enum
- * vm_exit_reason, and vm_exit.c's dispatcher takes it from there; when it
- * returns, vmexit.asm resumes VM1 (VMRESUME). Here is everything of that
- * which reads the VMCS: the guest's RIP and the instruction length, the
+ * The basic exit reason (SDM Vol. 3C, 24.9.1) becomes the shared enum
+ * vm_exit_reason (vmx_exit_reason()), and vm_exit.c's handlers take it
+ * from there. Here is everything of that which reads the current VMCS:
+ * the guest's RIP and the instruction length, the failed VM entry, the
  * EPT violation's qualification, the triple fault, the unexpected exit,
- * and VMXOFF at the end. Lesson 08's svm_exits.c is the same for a VMCB.
+ * and VMXOFF at the end. Lesson 06's main.c and lesson 10's scheduler
+ * call it from their vmexit_dispatch(). Lesson 08's svm_exits.c is the
+ * same for a VMCB.
  */
 #include "ept.h"
 #include "kprintf.h"
 #include "power.h"
 #include "vm.h"
 #include "vmx.h"
+#include "vmx_exits.h"
 
 /* SDM Appendix C: the basic exit reasons VM1 has a handler for; every
  * other one is VM_EXIT_OTHER (0). */
@@ -74,8 +76,8 @@ enum exit_action vm_handle_triple_fault(struct guest_regs *regs)
 {
 	(void)regs;
 	/* A triple fault in the guest is a VM exit, not a reset (SDM 25.2). */
-	kprintf("vm: VM1 triple-faulted at 0x%llx: it would have reset\n",
-		(unsigned long long)vmcs_read(GUEST_RIP));
+	kprintf("vm: %s triple-faulted at 0x%llx: it would have reset\n",
+		vm_name(), (unsigned long long)vmcs_read(GUEST_RIP));
 	vm_set_stop_reason("triple fault", POWER_FAIL_TRIPLE_FAULT);
 	return VM_STOP;
 }
@@ -95,21 +97,24 @@ enum exit_action vm_handle_unexpected_exit(struct guest_regs *regs)
 	return VM_STOP;
 }
 
-/** Every VM exit of VM1 (vmexit.asm calls it): translate, then dispatch. */
-void vmexit_dispatch(struct guest_regs *regs)
+enum vm_exit_reason vmx_exit_reason(uint64_t exit_reason)
 {
-	uint64_t reason = vmcs_read(VM_EXIT_REASON);
-	unsigned int basic = reason & VMX_EXIT_REASON_MASK;
+	unsigned int basic = exit_reason & VMX_EXIT_REASON_MASK;
 
-	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-		/* SDM 26.7: the entry failed after VMLAUNCH looked fine. */
-		kprintf("vmexit: VM entry failed: exit reason %u (%s), "
-			"qualification 0x%llx\n", basic,
-			exit_reason_name(basic),
-			(unsigned long long)vmcs_read(EXIT_QUALIFICATION));
-		vm_set_stop_reason("VM entry failed", POWER_FAIL_VM_ENTRY);
-		vm_stop();
-	}
-	vm_exit_handle(basic < EXIT_REASON_MAX ? vmx_exit_reasons[basic] :
-		       VM_EXIT_OTHER, basic, regs);
+	return basic < EXIT_REASON_MAX ? vmx_exit_reasons[basic] :
+	       VM_EXIT_OTHER;
+}
+
+int vmx_entry_failed(uint64_t exit_reason)
+{
+	unsigned int basic = exit_reason & VMX_EXIT_REASON_MASK;
+
+	if (!(exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+		return 0;
+	/* SDM 26.7: the entry failed after VMLAUNCH looked fine. */
+	kprintf("vmexit: VM entry failed: exit reason %u (%s), "
+		"qualification 0x%llx\n", basic, exit_reason_name(basic),
+		(unsigned long long)vmcs_read(EXIT_QUALIFICATION));
+	vm_set_stop_reason("VM entry failed", POWER_FAIL_VM_ENTRY);
+	return 1;
 }
