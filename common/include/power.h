@@ -46,6 +46,9 @@
 #define POWER_FAIL_SVM_DISABLED 12    /**< VM_CR.SVMDIS: firmware said no */
 #define POWER_FAIL_NPF 13             /**< VM1 touched a page NPT lacks */
 #define POWER_FAIL_VMRUN 14           /**< VMRUN refused the VMCB */
+#define POWER_FAIL_GUEST_EXCEPTION 15 /**< lesson 10: a VM's fault exited */
+#define POWER_FAIL_BUDGET 16          /**< a VM spun for its whole budget */
+#define POWER_FAIL_PARAM 17           /**< a patched parameter is out of range */
 /** @} */
 
 /**

@@ -141,9 +141,12 @@ def load_params(params_json: Path) -> dict:
 
 
 def encode_param(entry: dict, value) -> bytes:
-    """The bytes that set parameter @entry to @value, checked for range."""
+    """The bytes that set parameter @entry to @value, checked for range:
+    a number, text, or (an array of bytes, such as lesson 10's scenarios,
+    one per VM) a list of bytes."""
     size = entry["size"]
-    if entry["type"] == "uint":
+    if entry["type"] == "uint" and not isinstance(value, (bytes, list,
+                                                           tuple)):
         if not 0 <= int(value) < 1 << (8 * size):
             raise ValueError(f"parameter {entry['name']}={value} does not "
                              f"fit in {size} byte(s)")

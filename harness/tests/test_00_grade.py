@@ -33,7 +33,8 @@ EXERCISES = {"neighbourhood": "01", "rule-lookup": "01",
              "enter-protected-mode": "02", "gdt-decode": "02",
              "e820-usable-total": "02", "page-walk": "03", "idt-gate": "04",
              "adjust-controls": "05", "hypercall-print": "06",
-             "e820-filter": "07", "svm-next-rip": "08"}
+             "e820-filter": "07", "svm-next-rip": "08",
+             "vmcs-switch": "10"}
 
 
 def run_kit(module, *args, cwd=None):

@@ -11,7 +11,9 @@
  * its memory and program (vm1_load.c), maps it with EPT (ept.c), and
  * returns what lesson 05's vmcs_setup() needs to fill the VMCS for it:
  * the controls VM1 wants and the function that writes its real-mode guest
- * state (as guest64.c does for lesson 05's guest).
+ * state (as guest64.c does for lesson 05's guest). Lesson 10 starts every
+ * one of its VMs from the same two: guest_rm_controls and
+ * guest_rm_write_state().
  */
 #include "ept.h"
 #include "guest_rm.h"
@@ -25,11 +27,7 @@ static void rm_segment(enum vmcs_field selector, uint32_t ar)
 	vmcs_write_segment(selector, 0, ar, 0xFFFF, 0);
 }
 
-/*
- * The guest-state area beyond vmcs.c's defaults: the state of a PC right
- * after its BIOS (SDM 24.4.1; Vol. 3A, 9.1.1), and VM1's boot parameters.
- */
-static void vm1_setup_state(struct guest_regs *regs)
+void guest_rm_write_state(void)
 {
 	vmcs_write(GUEST_CR0, CR0_NE | BIT(4));   /* ET; PE = PG = 0 */
 	vmcs_write(GUEST_CR3, 0);
@@ -44,34 +42,38 @@ static void vm1_setup_state(struct guest_regs *regs)
 	vmcs_write(GUEST_IA32_EFER, 0);
 	vmcs_write(GUEST_RSP, GUEST_LOAD_ADDR);
 	vmcs_write(GUEST_RIP, GUEST_LOAD_ADDR);
-	vm1_boot_regs(regs);            /* vm1_load.c: EBX, ECX, EDX */
+}
+
+const struct vmx_controls guest_rm_controls = {
+	/* HLT and every I/O instruction exit: VM1 owns no device (SDM
+	 * 24.6.2). */
+	.proc = CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
+		CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+	.proc2 = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
+	/* Not an IA-32e mode guest: VM1 is 16-bit. */
+	.entry = VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
+	/*
+	 * CR4.VMXE must be 1 in the guest too (the fixed bits), but VM1
+	 * should not see it: the host owns the bit (mask) and the guest reads
+	 * 0 (shadow). SDM 24.6.6 "Guest/Host Masks and Read Shadows".
+	 */
+	.cr4_mask = CR4_VMXE,
+	.cr4_shadow = 0,
+};
+
+/* The guest-state area beyond vmcs.c's defaults, and VM1's boot
+ * parameters. */
+static void vm1_setup_state(struct guest_regs *regs)
+{
+	guest_rm_write_state();
+	vm1_boot_regs(regs);            /* vm1_load.c: EBX, ECX, EDX, ESI */
 }
 
 const struct vmcs_guest *vm1_create(void)
 {
-	static struct vmcs_guest vm1 = {
-		.controls = {
-			/* HLT and every I/O instruction exit: VM1 owns no
-			 * device (SDM 24.6.2). */
-			.proc = CPU_BASED_HLT_EXITING |
-				CPU_BASED_UNCOND_IO_EXITING |
-				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
-			.proc2 = SECONDARY_EXEC_ENABLE_EPT |
-				 SECONDARY_EXEC_UNRESTRICTED_GUEST,
-			/* Not an IA-32e mode guest: VM1 is 16-bit. */
-			.entry = VM_ENTRY_LOAD_IA32_EFER |
-				 VM_ENTRY_LOAD_IA32_PAT,
-			/*
-			 * CR4.VMXE must be 1 in the guest too (the fixed
-			 * bits), but VM1 should not see it: the host owns
-			 * the bit (mask) and the guest reads 0 (shadow).
-			 * SDM 24.6.6 "Guest/Host Masks and Read Shadows".
-			 */
-			.cr4_mask = CR4_VMXE,
-			.cr4_shadow = 0,
-		},
-		.setup_state = vm1_setup_state,
-	};
+	static struct vmcs_guest vm1 = { .setup_state = vm1_setup_state };
+
+	vm1.controls = guest_rm_controls;
 
 	/* VM1's RAM, reached through EPT (the hypervisor too: guest_mem.c). */
 	vm1.controls.ept_pointer = ept_init(vm1_memory_init(ept_translate),

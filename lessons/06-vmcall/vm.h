@@ -99,6 +99,10 @@ void vm1_load_program(void);
  * number, 1, in ESI. */
 void vm1_boot_regs(struct guest_regs *regs);
 
+/** The same for VM number @p id running @p scenario (lesson 10). */
+void vm_boot_regs(struct guest_regs *regs, unsigned int id,
+		  unsigned int scenario);
+
 /* ---- hypercall.c --------------------------------------------------- */
 
 /** Handle VMCALL or VMMCALL: the hypercall ABI of hypercall.h. */

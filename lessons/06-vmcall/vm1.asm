@@ -75,12 +75,19 @@ SCENARIOS equ ($ - scenarios) / 2
 ; --- the scenarios that end VM1 badly --------------------------------------
 touch_outside:                          ; read a byte at guest-physical EBX
         mov     eax, [touch_gpa]
+        cmp     eax, 0x100000
+        jae     .high
         mov     edx, eax
         shr     edx, 4
         mov     es, dx                  ; ES:DI = EBX, as segment:offset
         and     ax, 0x000F
         mov     di, ax
-        mov     al, [es:di]             ; not in EPT: an EPT violation
+        jmp     .read
+.high:  mov     dx, 0xFFFF              ; the 64 KiB above 1 MiB (to
+        mov     es, dx                  ; 0x10FFEF): FFFF:(EBX - 0xFFFF0)
+        sub     eax, 0xFFFF0
+        mov     di, ax
+.read:  mov     al, [es:di]             ; not in EPT: an EPT violation
         hlt
 triple_fault:
         lidt    [empty_idt]             ; no interrupt vector is valid now

@@ -50,13 +50,19 @@ void vm1_load_program(void)
 		panic("VM1's program does not fit in its RAM");
 }
 
-void vm1_boot_regs(struct guest_regs *regs)
+void vm_boot_regs(struct guest_regs *regs, unsigned int id,
+		  unsigned int scenario)
 {
-	/* VM1's "boot parameters", in registers (vm1.asm). */
+	/* A VM's "boot parameters", in registers (vm1.asm). */
 	regs->rbx = param_touch_gpa;
 	regs->rcx = param_bench_count;
-	regs->rdx = param_scenario;
-	regs->rsi = 1;                  /* VM1's number: it says "VM1: ..." */
+	regs->rdx = scenario;
+	regs->rsi = id;                 /* its number: it says "VMn: ..." */
 	kprintf("vm: real mode, CS:IP 0000:%04x, scenario %u\n",
-		GUEST_LOAD_ADDR, param_scenario);
+		GUEST_LOAD_ADDR, scenario);
+}
+
+void vm1_boot_regs(struct guest_regs *regs)
+{
+	vm_boot_regs(regs, 1, param_scenario);
 }
