@@ -135,7 +135,11 @@ static void vmx_switch(struct vm *next, enum sched_why why,
 			(unsigned long long)pa,
 			x->launched ? "VMRESUME" : "VMLAUNCH");
 	vm_current = next;
-
+	/* Exercise: make @next's VMCS the current one, give it a whole slice
+	 * on its preemption timer, and enter it: VMLAUNCH the first time
+	 * (vmx_launch()), otherwise leave its registers in @frame for
+	 * vmexit_entry's VMRESUME. */
+	/* BEGIN SOLUTION: vmcs-switch */
 	/* SDM 24.11.1: VMPTRLD makes another VMCS current; the old one keeps
 	 * its state in its own page. */
 	vmx_check(__vmptrld(pa), "VMPTRLD");
@@ -150,6 +154,7 @@ static void vmx_switch(struct vm *next, enum sched_why why,
 		panic("VMLAUNCH returned without an error");
 	}
 	*frame = next->regs;            /* vmexit_entry: VMRESUME */
+	/* END SOLUTION */
 }
 
 void vmx_vms_run(void)
