@@ -25,7 +25,7 @@ static uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
 static struct guest_regs vm1_regs;
 
-/* Every VM exit of VM1 (vmexit.asm calls it): translate, then handle.
+/** Every VM exit of VM1 (vmexit.asm calls it): translate, then handle.
  * Returns if VM1 goes on; vmexit.asm then VMRESUMEs it. */
 void vmexit_dispatch(struct guest_regs *regs)
 {

@@ -3,8 +3,9 @@
  * @brief Build VM1's nested page tables and walk them in software.
  * @ingroup lesson08
  *
- * The same shape as lesson 06's ept.c: one PML4, PDPT, PD and PT, enough
- * for VM1's 64 KiB at guest-physical 0. The entries are lesson 03's PTE_*
+ * The same shape as lesson 06's ept.c: one PML4, PDPT, PD and PT (struct
+ * npt), enough for a VM's 64 KiB at guest-physical 0; VM1's are static
+ * here, lesson 11 keeps one struct npt per VM. The entries are lesson 03's PTE_*
  * bits, because nested page tables are ordinary long-mode page tables
  * (AMD64 APM Vol. 2, 15.25 "Nested Paging"), walked in the paging
  * mode the host had at VMRUN.
@@ -13,35 +14,32 @@
 #include "npt.h"
 #include "paging.h"
 
-static uint64_t npt_pml4[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
-static uint64_t npt_pdpt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
-static uint64_t npt_pd[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
-static uint64_t npt_pt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+static struct npt vm1_npt;         /* npt_init()'s: lesson 08's one VM */
 
 /** Every nested entry: present, writable, and user (15.25: nested walks
  * are user accesses, so US on every level, or every guest access faults). */
 #define NPT_RWX (PTE_P | PTE_RW | PTE_US)
 
-uint64_t npt_init(void *ram, size_t size)
+uint64_t npt_build(struct npt *npt, void *ram, size_t size)
 {
-	npt_pml4[0] = virt_to_phys(npt_pdpt) | NPT_RWX;
-	npt_pdpt[0] = virt_to_phys(npt_pd) | NPT_RWX;
-	npt_pd[0] = virt_to_phys(npt_pt) | NPT_RWX;
+	npt->pml4[0] = virt_to_phys(npt->pdpt) | NPT_RWX;
+	npt->pdpt[0] = virt_to_phys(npt->pd) | NPT_RWX;
+	npt->pd[0] = virt_to_phys(npt->pt) | NPT_RWX;
 	for (size_t i = 0; i < size / PAGE_SIZE; i++)
-		npt_pt[i] = virt_to_phys((uint8_t *)ram + i * PAGE_SIZE) |
-			    NPT_RWX;
+		npt->pt[i] = virt_to_phys((uint8_t *)ram + i * PAGE_SIZE) |
+			     NPT_RWX;
 	kprintf("npt: guest-physical 0x0-0x%llx -> host-physical 0x%llx "
 		"(%llu pages); everything else unmapped\n",
 		(unsigned long long)size - 1,
 		(unsigned long long)virt_to_phys(ram),
 		(unsigned long long)size / PAGE_SIZE);
 	/* 15.25: N_CR3 has CR3's format; PCD = PWT = 0: write-back. */
-	return virt_to_phys(npt_pml4);
+	return virt_to_phys(npt->pml4);
 }
 
-void *npt_translate(uint64_t gpa)
+void *npt_walk(const struct npt *npt, uint64_t gpa)
 {
-	uint64_t entry = 0, table = virt_to_phys(npt_pml4);
+	uint64_t entry = 0, table = virt_to_phys(npt->pml4);
 
 	for (int level = 0; level < 4; level++) {
 		unsigned int index = (gpa >> (39 - 9 * level)) & (PT_ENTRIES - 1);
@@ -52,4 +50,14 @@ void *npt_translate(uint64_t gpa)
 		table = entry & PTE_ADDR;
 	}
 	return phys_to_virt((entry & PTE_ADDR) | (gpa & (PAGE_SIZE - 1)));
+}
+
+uint64_t npt_init(void *ram, size_t size)
+{
+	return npt_build(&vm1_npt, ram, size);
+}
+
+void *npt_translate(uint64_t gpa)
+{
+	return npt_walk(&vm1_npt, gpa);
 }

@@ -17,14 +17,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "paging.h"
+
+/** One VM's nested page tables: one table per level, 2 MiB at most, of
+ * which a VM uses its first GUEST_RAM_SIZE (15.25: long-mode format). */
+struct npt {
+	uint64_t pml4[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pdpt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pd[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+};
+
 /**
- * Map guest-physical [0, @p size) to the host memory at @p ram in 4 KiB
- * pages, readable, writable and executable. @return N_CR3 for the VMCB.
+ * Fill @p npt to map guest-physical [0, @p size) to the host memory at
+ * @p ram in 4 KiB pages, readable, writable and executable, and nothing
+ * else. @return N_CR3 for the VMCB.
  */
+uint64_t npt_build(struct npt *npt, void *ram, size_t size);
+
+/** Walk @p npt in software: the host (higher-half) address behind
+ * guest-physical @p gpa, or NULL when it is not mapped. */
+void *npt_walk(const struct npt *npt, uint64_t gpa);
+
+/** npt_build() of VM1's own tables (lesson 08's one VM). */
 uint64_t npt_init(void *ram, size_t size);
 
-/** Walk the nested tables in software: the host (higher-half) address
- * behind guest-physical @p gpa, or NULL when it is not mapped. */
+/** npt_walk() of VM1's tables. */
 void *npt_translate(uint64_t gpa);
 
 /**

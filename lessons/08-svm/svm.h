@@ -69,9 +69,15 @@ const char *svm_exit_name(uint64_t code);
 /* ---- vmcb.c, vm1_svm.c: the VMCB of VM1 ---------------------------- */
 
 /** Zero @p vmcb, then fill its control area: intercepts, permission maps,
- * ASID 1, and nested paging through @p n_cr3, or with @p n_cr3 = 0 the
- * intercepts paged real mode needs (Appendix B, Table B-1). */
-void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3);
+ * ASID @p asid (1 for VM1), and nested paging through @p n_cr3, or with
+ * @p n_cr3 = 0 the intercepts paged real mode needs (Appendix B, Table
+ * B-1). */
+void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3, uint32_t asid);
+
+/** VM1's real-mode state at 0000:7C00 in @p vmcb's state-save area
+ * (Table B-2), RFLAGS.IF = 0; @p cr3: paged real mode's tables, or 0
+ * with nested paging (15.19, 15.25). */
+void svm_rm_write_state(struct vmcb *vmcb, uint64_t cr3);
 
 /** Give VM1 its RAM, page tables (nested if @p svm_features has NP, its
  * own for paged real mode if not) and program; fill @p vmcb for it
@@ -79,7 +85,17 @@ void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3);
 void vm1_setup(struct vmcb *vmcb, struct guest_regs *regs,
 	       uint32_t svm_features);
 
-/* ---- svm_exits.c: the VMRUN loop, the VMCB's side of every #VMEXIT --- */
+/* ---- svm_exits.c: the VMCB's side of every #VMEXIT ------------------ */
+
+/** From now on the exit handlers (vm.h's vendor functions) read and write
+ * @p vmcb: the VM that exited. Also reads CPUID Fn8000_000A (NRIP save). */
+void svm_exits_use(struct vmcb *vmcb);
+
+/** EXITCODE @p code (Appendix C) in lesson 06's words (vm.h): the
+ * handlers' VM_EXIT_*, or VM_EXIT_OTHER for a code without one. */
+enum vm_exit_reason svm_exit_reason(uint64_t code);
+
+/* ---- svm_loop.c: one VM's VMRUN loop --------------------------------- */
 
 /** Run VM1 until an exit handler stops it; then leave SVM, power off. */
 __attribute__((noreturn)) void svm_run_vm(struct vmcb *vmcb,
@@ -94,6 +110,15 @@ __attribute__((noreturn)) void svm_run_vm(struct vmcb *vmcb,
  */
 void svm_vmrun(struct guest_regs *regs, uint64_t vmcb_pa,
 	       uint64_t host_vmcb_pa);
+
+/**
+ * svm_vmrun() with host RFLAGS.IF = 1 inside the run (STI after CLGI, CLI
+ * after STGI; STI does nothing while GIF = 0, APM 15.17): with the INTR
+ * intercept and V_INTR_MASKING a physical interrupt then exits the guest
+ * (15.21.1), stays pending, and is taken by the host's IDT at STGI.
+ */
+void svm_vmrun_intr(struct guest_regs *regs, uint64_t vmcb_pa,
+		    uint64_t host_vmcb_pa);
 
 /** VMSAVE to @p pa: the host's FS, GS, TR, LDTR and syscall MSRs. */
 static inline void svm_vmsave(uint64_t pa)

@@ -1,18 +1,19 @@
 /**
  * @file svm_exits.c
- * @brief The VMRUN loop, and SVM's side of every #VMEXIT: read the VMCB.
+ * @brief SVM's side of every #VMEXIT: read the VMCB of the VM that exited.
  * @ingroup lesson08
  *
- * Lesson 06's vmx_exits.c for SVM. VMX comes back at HOST_RIP; SVM comes
- * back after the VMRUN, so the hypervisor is an ordinary loop: VMRUN, read
- * EXITCODE (VMCB offset 0x070, AMD64 APM Vol. 2, 15.6 "#VMEXIT"),
- * translate it into lesson 06's enum vm_exit_reason and hand it to lesson
- * 06's dispatcher (vm_exit.c), which runs the hypercall ABI for VMMCALL
- * (its hypercall.c) and CPUID and HLT as it does under VMX, counts the
- * exit and prints the summary. Here is what reads the VMCB: the guest's
- * RIP and the next one, a triple fault (SHUTDOWN), a nested page fault
- * (or #PF in paged real mode), and a code without a handler, which stops
- * VM1 with its name and EXITINFO1/2, never the host.
+ * Lesson 06's vmx_exits.c for SVM. Every #VMEXIT leaves its EXITCODE in
+ * the VMCB (offset 0x070, AMD64 APM Vol. 2, 15.6 "#VMEXIT");
+ * svm_exit_reason() translates it into lesson 06's enum vm_exit_reason
+ * for lesson 06's dispatcher (vm_exit.c), which runs the hypercall ABI
+ * for VMMCALL (its hypercall.c) and CPUID and HLT as it does under VMX.
+ * Here is what reads the VMCB: the guest's RIP and the next one, a triple
+ * fault (SHUTDOWN), a nested page fault (or #PF in paged real mode), and
+ * a code without a handler, which stops the VM with its name and
+ * EXITINFO1/2, never the host. They all read the current VMCB, the one
+ * svm_exits_use() named: VM1's here (svm_loop.c), the VM that exited in
+ * lesson 11.
  */
 #include "kprintf.h"
 #include "paging.h"
@@ -20,9 +21,7 @@
 #include "svm.h"
 #include "vm.h"         /* lesson 06: the vendor-neutral core */
 
-/* 15.5.2: VMSAVE's target for the host's FS, GS, TR, LDTR and MSRs. */
-static struct vmcb host_vmcb __attribute__((aligned(PAGE_SIZE)));
-static struct vmcb *vm1_vmcb;     /* one VM: the VMCB every handler uses */
+static struct vmcb *vm1_vmcb;     /* the current VMCB: every handler's */
 static uint32_t svm_features;     /* CPUID Fn8000_000A EDX */
 
 /* APM Appendix C: the exit codes VM1 has a handler for; every other one
@@ -35,6 +34,18 @@ static const enum vm_exit_reason svm_exit_reasons[SVM_EXIT_CODE_MAX] = {
 	[SVM_EXIT_NPF] = VM_EXIT_NESTED_PAGE_FAULT,
 	[SVM_EXIT_EXCP_PF] = VM_EXIT_NESTED_PAGE_FAULT, /* paged real mode */
 };
+
+void svm_exits_use(struct vmcb *vmcb)
+{
+	vm1_vmcb = vmcb;
+	svm_features = cpuid(CPUID_SVM_LEAF, 0).edx;    /* NRIP save? */
+}
+
+enum vm_exit_reason svm_exit_reason(uint64_t code)
+{
+	return code < SVM_EXIT_CODE_MAX ? svm_exit_reasons[code] :
+	       VM_EXIT_OTHER;
+}
 
 /** vm.h: the guest's RIP, from the VMCB's state-save area. */
 uint64_t vm_read_rip(void)
@@ -62,6 +73,8 @@ static unsigned int svm_insn_len(uint64_t code)
 		return 3;               /* 0F 01 D9 */
 	case SVM_EXIT_CPUID:
 		return 2;               /* 0F A2 */
+	case SVM_EXIT_HLT:
+		return 1;               /* F4 (lesson 11: HLT yields) */
 	default:
 		panic("no instruction length for #VMEXIT 0x%llx",
 		      (unsigned long long)code);
@@ -98,8 +111,9 @@ enum exit_action vm_handle_triple_fault(struct guest_regs *regs)
 	/* The SHUTDOWN intercept (Table B-1; exit code 0x7F, Appendix C): a
 	 * triple fault exits instead of shutting the machine down. The
 	 * guest state it leaves in the VMCB is not to be trusted. */
-	kprintf("vm: VM1 triple-faulted at 0x%llx: it would have shut "
-		"down\n", (unsigned long long)vmcb_read(vm1_vmcb, VMCB_RIP));
+	kprintf("vm: %s triple-faulted at 0x%llx: it would have shut "
+		"down\n", vm_name(),
+		(unsigned long long)vmcb_read(vm1_vmcb, VMCB_RIP));
 	vm_set_stop_reason("triple fault", POWER_FAIL_TRIPLE_FAULT);
 	return VM_STOP;
 }
@@ -165,38 +179,4 @@ enum exit_action vm_handle_unexpected_exit(struct guest_regs *regs)
 		(unsigned long long)vmcb_read(vm1_vmcb, VMCB_EXIT_INFO_2));
 	vm_set_stop_reason("unexpected exit", POWER_FAIL_UNEXPECTED_EXIT);
 	return VM_STOP;
-}
-
-/* One #VMEXIT: translate EXITCODE, then lesson 06's dispatcher. */
-static void svm_exit_dispatch(struct vmcb *vmcb, struct guest_regs *regs)
-{
-	uint64_t code = vmcb_read(vmcb, VMCB_EXIT_CODE);
-
-	if (code == (uint64_t)SVM_EXIT_ERR) {
-		/* 15.5.1: VMRUN's consistency checks failed; nothing ran. */
-		kprintf("svm: VMRUN failed: #VMEXIT VMEXIT_INVALID (the VMCB "
-			"breaks a rule of APM 15.5.1)\n");
-		vm_set_stop_reason("VMRUN failed", POWER_FAIL_VMRUN);
-		vm_stop();
-	}
-	vm_exit_handle(code < SVM_EXIT_CODE_MAX ? svm_exit_reasons[code] :
-		       VM_EXIT_OTHER, code, regs);
-}
-
-void svm_run_vm(struct vmcb *vmcb, struct guest_regs *regs)
-{
-	vm1_vmcb = vmcb;
-	svm_features = cpuid(CPUID_SVM_LEAF, 0).edx;
-	svm_vmsave(virt_to_phys(&host_vmcb));   /* the host's extra state */
-	kprintf("vm: VMRUN VM1\n");
-	for (;;) {
-		/* 15.5.1: VMRUN loads the guest's RAX from the VMCB. */
-		vmcb_write(vmcb, VMCB_RAX, regs->rax);
-		svm_vmrun(regs, virt_to_phys(vmcb), virt_to_phys(&host_vmcb));
-		regs->rax = vmcb_read(vmcb, VMCB_RAX);
-		/* The first run flushed ASID 1's TLB entries; later ones need
-		 * not (Table B-1, TLB_CONTROL). */
-		vmcb_write_n(vmcb, VMCB_TLB_CONTROL, 1, 0);
-		svm_exit_dispatch(vmcb, regs);  /* returns if VM1 goes on */
-	}
 }

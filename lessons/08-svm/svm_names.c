@@ -12,7 +12,7 @@
 
 /* APM Vol. 2, Table C-1 "SVM Intercept Codes". */
 static const char *const svm_exit_names[SVM_EXIT_CODE_MAX] = {
-	[0x041] = "EXCP_DB", [0x043] = "EXCP_BP", [0x046] = "EXCP_UD",
+	[0x040] = "EXCP_DE", [0x041] = "EXCP_DB", [0x043] = "EXCP_BP", [0x046] = "EXCP_UD",
 	[0x048] = "EXCP_DF", [0x04D] = "EXCP_GP", [0x04E] = "EXCP_PF",
 	[0x060] = "INTR", [0x061] = "NMI", [0x062] = "SMI", [0x063] = "INIT",
 	[0x064] = "VINTR", [0x065] = "CR0_SEL_WRITE",

@@ -25,8 +25,7 @@ static void rm_segment(struct vmcb *vmcb, enum vmcb_field seg,
 	vmcb_write_segment(vmcb, seg, 0, attrib, 0xFFFF, 0);
 }
 
-static void vm1_setup_state(struct vmcb *vmcb, struct guest_regs *regs,
-			    uint64_t cr3)
+void svm_rm_write_state(struct vmcb *vmcb, uint64_t cr3)
 {
 	rm_segment(vmcb, VMCB_CS, SVM_ATTRIB_RM_CODE);
 	rm_segment(vmcb, VMCB_SS, SVM_ATTRIB_RM_DATA);
@@ -57,6 +56,12 @@ static void vm1_setup_state(struct vmcb *vmcb, struct guest_regs *regs,
 	/* 15.25: with nested paging the guest has its own PAT: the
 	 * power-on value (APM Vol. 2, 7.8.2). */
 	vmcb_write(vmcb, VMCB_G_PAT, 0x0007040600070406ULL);
+}
+
+static void vm1_setup_state(struct vmcb *vmcb, struct guest_regs *regs,
+			    uint64_t cr3)
+{
+	svm_rm_write_state(vmcb, cr3);
 	regs->rax = 0;                  /* the VMCB's RAX, when VMRUN runs */
 	vm1_boot_regs(regs);            /* lesson 06's vm1_load.c */
 }
@@ -70,14 +75,14 @@ void vm1_setup(struct vmcb *vmcb, struct guest_regs *regs,
 	uint64_t cr3 = 0;
 
 	if (svm_features & SVM_FEATURE_NPT) {
-		vmcb_setup_controls(vmcb, npt_init(ram, GUEST_RAM_SIZE));
+		vmcb_setup_controls(vmcb, npt_init(ram, GUEST_RAM_SIZE), 1);
 	} else {
 		/* The nested tables still describe VM1's memory to the
 		 * hypervisor (npt_translate()); the CPU walks prm.c's
 		 * tables instead. */
 		npt_init(ram, GUEST_RAM_SIZE);
 		cr3 = prm_init(ram, GUEST_RAM_SIZE);    /* VM1's CR3 */
-		vmcb_setup_controls(vmcb, 0);
+		vmcb_setup_controls(vmcb, 0, 1);
 	}
 	vm1_load_program();             /* through NPT, as VM1 will see it */
 	vm1_setup_state(vmcb, regs, cr3);

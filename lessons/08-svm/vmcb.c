@@ -23,7 +23,7 @@ static uint8_t iopm[IOPM_SIZE] __attribute__((aligned(PAGE_SIZE)));
  * zeros would let VM1 read and write the host's MSRs directly. */
 static uint8_t msrpm[MSRPM_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3)
+void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3, uint32_t asid)
 {
 	memset(vmcb, 0, sizeof(*vmcb));
 	memset(iopm, 0xFF, sizeof(iopm));
@@ -43,8 +43,9 @@ void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3)
 	vmcb_write(vmcb, VMCB_IOPM_BASE_PA, virt_to_phys(iopm));
 	vmcb_write(vmcb, VMCB_MSRPM_BASE_PA, virt_to_phys(msrpm));
 	/* 15.16: ASID 0 is the host's; VMRUN refuses it for a guest. One VM,
-	 * one ASID; flushing it on the first run costs nothing. */
-	vmcb_write32(vmcb, VMCB_ASID, 1);
+	 * one ASID (lesson 11: one each); flushing it on the first run costs
+	 * nothing. */
+	vmcb_write32(vmcb, VMCB_ASID, asid);
 	vmcb_write_n(vmcb, VMCB_TLB_CONTROL, 1, TLB_CONTROL_FLUSH_ASID);
 	if (n_cr3) {
 		/* 15.25: nested paging on, through the tables at N_CR3. */
@@ -62,9 +63,9 @@ void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3)
 		vmcb_write32(vmcb, VMCB_INTERCEPT_EXCEPTIONS,
 			     INTERCEPT_EXCEPTION(PF_VECTOR));
 	}
-	kprintf("svm: VMCB at physical 0x%llx: ASID 1, %s 0x%llx, IOPM "
+	kprintf("svm: VMCB at physical 0x%llx: ASID %u, %s 0x%llx, IOPM "
 		"0x%llx, MSRPM 0x%llx\n",
-		(unsigned long long)virt_to_phys(vmcb),
+		(unsigned long long)virt_to_phys(vmcb), asid,
 		n_cr3 ? "NP_ENABLE, N_CR3" : "paged real mode, no NP: N_CR3",
 		(unsigned long long)n_cr3,
 		(unsigned long long)virt_to_phys(iopm),

@@ -42,7 +42,7 @@ volatile uint32_t param_round_work KIT_PARAM = 20000;
 /** Patchable: how many rounds the rounds scenarios do. */
 volatile uint32_t param_rounds KIT_PARAM = 4;
 
-/* Their RAM, GUEST_RAM_SIZE each, from here up: the first MiB above the
+/** Their RAM, GUEST_RAM_SIZE each, from here up: the first MiB above the
  * BIOS area, which the kernel (below LOAD_LIMIT) leaves alone and the
  * higher half maps (lesson 03). Only each VM's own EPT shows it its part. */
 #define VMS_RAM_BASE 0x100000
@@ -141,6 +141,7 @@ void vm_load(struct vm *vm)
 
 /* ---- lesson 06's handlers, about the VM that exited (vm.h) --------- */
 
+/** vm.h: the VM that exited is vm_current. */
 const char *vm_name(void)
 {
 	return vm_current->name;
@@ -153,6 +154,7 @@ static void line_flush(struct vm *vm)
 	vm->line_len = 0;
 }
 
+/** vm.h: @p c into vm_current's line, printed when the line is whole. */
 void vm_putc(char c)
 {
 	/* A VM's text reaches the console a whole line at a time: a slice
@@ -162,6 +164,7 @@ void vm_putc(char c)
 		line_flush(vm_current);
 }
 
+/** vm.h: why vm_current stops, and with what status. */
 void vm_set_stop_reason(const char *why, int status)
 {
 	vm_current->stop_reason = why;

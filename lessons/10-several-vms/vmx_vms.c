@@ -40,19 +40,20 @@
 #include "vmx.h"
 #include "x86.h"
 
-/* A VM's VMX half: its VMCS, its EPT, whether it was ever entered. */
+/** A VM's VMX half: its VMCS, its EPT, whether it was ever entered. */
 struct vmx_vm {
+	/** its VMCS (SDM 24.2), VMCLEARed, then VMPTRLDed to run it */
 	uint8_t vmcs[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-	struct ept ept;
-	int launched;           /* VMLAUNCHed: VMRESUME from now on */
-	uint64_t timer;         /* the timer's value at the last entry */
+	struct ept ept;         /**< its guest-physical memory: its RAM */
+	int launched;           /**< VMLAUNCHed: VMRESUME from now on */
+	uint64_t timer;         /**< the timer's value at the last entry */
 };
 
 static struct vmx_vm vmx_vms[VMS_MAX];
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
 static unsigned int timer_rate;  /* IA32_VMX_MISC[4:0]: 2^X TSC ticks */
 
-/*
+/**
  * The exceptions a VM's fault exits with (SDM 24.6.3, exception bitmap):
  * #DE and #UD, which a real-mode program with no IVT cannot handle. #BP,
  * #GP and #DF stay the guest's own, so that the triple-fault scenario
@@ -177,8 +178,8 @@ static enum exit_action vmx_vm_exception(void)
 	return VM_STOP;
 }
 
-/* Every VM exit of every VM (vmexit.asm calls it): account, handle, and
- * maybe switch. */
+/** Every VM exit of every VM (vmexit.asm calls it): account, handle, and
+ * maybe switch. Returns if vmexit_entry is to VMRESUME the current VMCS. */
 void vmexit_dispatch(struct guest_regs *regs)
 {
 	struct vm *vm = vm_current, *next;

@@ -231,11 +231,18 @@ def debugger_stop(run: Run, pid: int, read) -> bool:
     process (what Ctrl-C does), then its "Next at" line in read()."""
     if run.pty_master is None or run.proc.poll() is not None:
         return False
-    try:
-        os.kill(pid, signal.SIGINT)
-    except OSError:
-        return False
-    return wait_for(run, read, r"Next at t=\d+\n.*\n", 2.0) is not None
+    # On a loaded machine (a parallel test run, a build beside it) Bochs
+    # may take seconds to answer, or miss a SIGINT that lands while it is
+    # busy: ask again rather than give up (a quiet wait returns at once
+    # when it does answer).
+    for _ in range(3):
+        try:
+            os.kill(pid, signal.SIGINT)
+        except OSError:
+            return False
+        if wait_for(run, read, r"Next at t=\d+\n.*\n", 4.0) is not None:
+            return True
+    return False
 
 
 def debugger_commands(run: Run, pid: int, commands: list) -> dict:
