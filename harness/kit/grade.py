@@ -147,8 +147,9 @@ def grade_one(sub: Submission, opts: Options, out: Path) -> dict:
                 if why and lesson in opts.lessons:
                     errors[lesson.number] = why
                 elif why:
-                    notes.append(f"lesson {lesson.number} (a guest, not "
-                                 f"graded) did not build: {why}")
+                    notes.append(f"lesson {lesson.number} (a guest or a "
+                                 f"reference, not graded) did not build: "
+                                 f"{why}")
         builds = work / "builds.json"
         builds.write_text(json.dumps(errors))
         status = run_harness(sub, opts, out, work, graded, builds, uid)
@@ -285,11 +286,12 @@ def grade_all(subs: list[Submission], opts: Options, one_tree: bool,
 
 def with_guests(graded: list) -> list:
     """The lessons to build for grading @graded: those, and the guests a
-    hypervisor lesson among them boots (lesson 07's GUESTS), built from the
-    same submission but not graded themselves."""
+    hypervisor lesson among them boots (lesson 07's GUESTS) or the lessons
+    its tests compare with (lesson 10's REFERENCES), built from the same
+    submission but not graded themselves."""
     build = list(graded)
     for lesson in graded:
-        for number in lesson.guests:
+        for number in lesson.guests + lesson.references:
             guest = lessons.find(number)
             if guest not in build:
                 build.append(guest)

@@ -11,6 +11,8 @@ that folder. Its Makefile says, in plain assignments read here:
     BOCHS_CPU := corei7_skylake_x #  boots it with (default: the runner's)
     GUESTS    := 01 02 03 04     # a hypervisor: the lessons it boots as
                                  #  its guest (default: none)
+    REFERENCES := 06             # lessons whose images its tests boot to
+                                 #  compare with (default: none)
 
 A lesson that NEEDS vmx also gets a QEMU+KVM variant of its tests, run
 where KVM really has nested VMX; a lesson some hypervisor lists in its
@@ -28,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 DEFAULT_EMULATORS = ("qemu", "bochs")
-META = re.compile(r"^(KIND|EMULATORS|NEEDS|QEMU_CPU|BOCHS_CPU|GUESTS)[ \t]*"
+META = re.compile(r"^(KIND|EMULATORS|NEEDS|QEMU_CPU|BOCHS_CPU|GUESTS|"
+                  r"REFERENCES)[ \t]*"
                   r":?=[ \t]*([^#\n]*)", re.M)
 
 
@@ -92,6 +95,14 @@ class Lesson:
         GUESTS says; [] for a lesson that is no hypervisor."""
         return [_number(guest) for guest in
                 _meta(self.source / "Makefile").get("GUESTS", [])]
+
+    @property
+    def references(self) -> list[str]:
+        """The lessons whose images its tests boot to compare with ("06":
+        lesson 10's one VM against lesson 06's), as its Makefile's
+        REFERENCES says; [] for most lessons."""
+        return [_number(other) for other in
+                _meta(self.source / "Makefile").get("REFERENCES", [])]
 
     @property
     def constants(self) -> dict:
