@@ -623,3 +623,6 @@ def test_a_hypervisor_lesson_is_graded_with_its_guests_built():
     build = grade.with_guests([lessons.find("07"), lessons.find("02")])
     assert [l.number for l in build] == ["07", "02", "01", "03", "04"]
     assert grade.with_guests([lessons.find("01")]) == [lessons.find("01")]
+    # Lesson 10's tests compare with lesson 06's image (REFERENCES).
+    build = grade.with_guests([lessons.find("10")])
+    assert [l.number for l in build] == ["10", "06"]
