@@ -231,8 +231,8 @@ def boot(request, emulator):
         if image is None:           # the lesson's image, on its CPU model
             lesson = lessons.find(request.module.LESSON)
             image = lesson.image
-            if lesson.cpu:
-                options.setdefault("cpu", lesson.cpu)
+            for name, value in lesson.boot_options.items():
+                options.setdefault(name, value)
         if kvm:
             options["accel"] = "kvm"
         if hypervisor:              # the machine runs the hypervisor

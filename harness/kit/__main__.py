@@ -82,7 +82,7 @@ def cmd_run(args) -> int:
 
     interactive = takes_terminal or display in ("gtk", "x", "sdl2")
     result = emu.boot(
-        image, emulator, cpu=lesson.cpu, display=display, host=host,
+        image, emulator, **lesson.boot_options, display=display, host=host,
         interactive=interactive,
         timeout=None if interactive else args.timeout,
         debug_exit=not args.hold, keep=True,
@@ -193,9 +193,9 @@ def cmd_bench(args) -> int:
             outcomes = {}
             for _ in range(args.runs):
                 for name, what in images:
-                    image, cpu = (what, None) if name == "floor" else \
-                        (what.image, what.cpu)
-                    result = emu.boot(image, emulator, timeout=60, cpu=cpu)
+                    image, options = (what, {}) if name == "floor" else \
+                        (what.image, what.boot_options)
+                    result = emu.boot(image, emulator, timeout=60, **options)
                     times[name].append(result.seconds)
                     outcomes[name] = result.outcome
                     note = guest_note(result.serial)

@@ -179,7 +179,8 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
          display: str = "none", interactive: bool = False,
          debug_exit: bool = True, keep: bool = False,
          share: Optional[Path] = None,
-         host: Optional[Path] = None) -> BootResult:
+         host: Optional[Path] = None,
+         icount: Optional[str] = None) -> BootResult:
     """Boot @image and watch it until it ends (see the module docstring).
 
     params/params_json: patch these parameters into the private copy.
@@ -199,6 +200,9 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         ask it to write (screendump); inside a sandbox, the only one besides
         the boot's own.
     display/interactive/debug_exit: for `make run`; tests leave the defaults.
+    icount: QEMU's -icount (the lesson's QEMU_ICOUNT: Lesson.boot_options),
+        a clock that counts instructions; ignored by Bochs, whose clock
+        always does.
     host: boot this hypervisor's image (lesson 07 on Bochs, lesson 09 on
         QEMU), @image being its guest on the second disk; result.host has
         the hypervisor's side, the rest of the result is the guest's
@@ -238,7 +242,7 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         first.write_bytes(bytes(host_data))
     if isinstance(cpu, dict):
         cpu = cpu.get(emulator)
-    machine = Machine(memory_mib, cpus, cpu, accel)
+    machine = Machine(memory_mib, cpus, cpu, accel, icount)
 
     def contain(cmd: list, env: Optional[dict] = None) -> list:
         return _contain(cmd, work, share, memory_mib, env)

@@ -13,6 +13,9 @@ that folder. Its Makefile says, in plain assignments read here:
                                  #  its guest (default: none)
     REFERENCES := 06             # lessons whose images its tests boot to
                                  #  compare with (default: none)
+    QEMU_ICOUNT := shift=0,sleep=off # optional: QEMU's -icount, a clock
+                                 #  that counts instructions (default: the
+                                 #  host's clock)
 
 A lesson that NEEDS vmx also gets a QEMU+KVM variant of its tests, run
 where KVM really has nested VMX; a lesson some hypervisor lists in its
@@ -26,12 +29,13 @@ import functools
 import json
 import re
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 DEFAULT_EMULATORS = ("qemu", "bochs")
 META = re.compile(r"^(KIND|EMULATORS|NEEDS|QEMU_CPU|BOCHS_CPU|GUESTS|"
-                  r"REFERENCES)[ \t]*"
+                  r"REFERENCES|QEMU_ICOUNT)[ \t]*"
                   r":?=[ \t]*([^#\n]*)", re.M)
 
 
@@ -83,6 +87,21 @@ class Lesson:
         meta = _meta(self.source / "Makefile")
         return {name: " ".join(meta[f"{name.upper()}_CPU"])
                 for name in ("qemu", "bochs") if meta.get(f"{name.upper()}_CPU")}
+
+    @property
+    def icount(self) -> Optional[str]:
+        """QEMU's -icount for it (QEMU_ICOUNT), or None: the host's clock."""
+        value = _meta(self.source / "Makefile").get("QEMU_ICOUNT")
+        return " ".join(value) if value else None
+
+    @property
+    def boot_options(self) -> dict:
+        """What emu.boot() needs to boot it as its Makefile asks: its CPU
+        models (cpu=) and QEMU's clock (icount=), where it says so."""
+        options = {"cpu": self.cpu} if self.cpu else {}
+        if self.icount:
+            options["icount"] = self.icount
+        return options
 
     @property
     def needs(self) -> frozenset:

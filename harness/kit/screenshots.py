@@ -87,7 +87,7 @@ def take(lesson: lessons.Lesson, png: Path) -> None:
         raise ScreenshotError(f"{lesson.image} is missing: run make first")
     with tempfile.TemporaryDirectory(prefix="kit-shot-") as tmp:
         ppm = Path(tmp) / "screen.ppm"
-        result = emu.boot(lesson.image, "qemu", cpu=lesson.cpu,
+        result = emu.boot(lesson.image, "qemu", **lesson.boot_options,
                           debug_exit=False,
                           until=POWER_OFF,
                           monitor_commands=[f"screendump {ppm}"])
@@ -119,7 +119,7 @@ def take_bochs(lesson: lessons.Lesson, png: Path) -> None:
     if not lesson.image.exists():
         raise ScreenshotError(f"{lesson.image} is missing: run make first")
     command = f"xp /{vgatext.ROWS * vgatext.COLS * 2}bx 0xb8000"
-    result = emu.boot(lesson.image, "bochs", cpu=lesson.cpu,
+    result = emu.boot(lesson.image, "bochs", **lesson.boot_options,
                       params={"park": 1}, until=r"\[kit\] parked",
                       monitor_commands=[command])
     if result.outcome != "stopped":

@@ -20,12 +20,13 @@
 #include "paging.h"
 
 /** One VM's nested page tables: one table per level, 2 MiB at most, of
- * which a VM uses its first GUEST_RAM_SIZE (15.25: long-mode format). */
+ * which a VM uses its first GUEST_RAM_SIZE (15.25: long-mode format).
+ * Leaf first: the order lesson 08's four separate tables had in memory. */
 struct npt {
-	uint64_t pml4[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
-	uint64_t pdpt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
-	uint64_t pd[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 	uint64_t pt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pd[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pdpt[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+	uint64_t pml4[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 };
 
 /**

@@ -91,9 +91,16 @@ void vm1_setup(struct vmcb *vmcb, struct guest_regs *regs,
  * @p vmcb: the VM that exited. Also reads CPUID Fn8000_000A (NRIP save). */
 void svm_exits_use(struct vmcb *vmcb);
 
+/** Appendix C's codes that have a handler, in lesson 06's words. */
+extern const enum vm_exit_reason svm_exit_reasons[SVM_EXIT_CODE_MAX];
+
 /** EXITCODE @p code (Appendix C) in lesson 06's words (vm.h): the
  * handlers' VM_EXIT_*, or VM_EXIT_OTHER for a code without one. */
-enum vm_exit_reason svm_exit_reason(uint64_t code);
+static inline enum vm_exit_reason svm_exit_reason(uint64_t code)
+{
+	return code < SVM_EXIT_CODE_MAX ? svm_exit_reasons[code] :
+	       VM_EXIT_OTHER;
+}
 
 /* ---- svm_loop.c: one VM's VMRUN loop --------------------------------- */
 
@@ -110,15 +117,6 @@ __attribute__((noreturn)) void svm_run_vm(struct vmcb *vmcb,
  */
 void svm_vmrun(struct guest_regs *regs, uint64_t vmcb_pa,
 	       uint64_t host_vmcb_pa);
-
-/**
- * svm_vmrun() with host RFLAGS.IF = 1 inside the run (STI after CLGI, CLI
- * after STGI; STI does nothing while GIF = 0, APM 15.17): with the INTR
- * intercept and V_INTR_MASKING a physical interrupt then exits the guest
- * (15.21.1), stays pending, and is taken by the host's IDT at STGI.
- */
-void svm_vmrun_intr(struct guest_regs *regs, uint64_t vmcb_pa,
-		    uint64_t host_vmcb_pa);
 
 /** VMSAVE to @p pa: the host's FS, GS, TR, LDTR and syscall MSRs. */
 static inline void svm_vmsave(uint64_t pa)

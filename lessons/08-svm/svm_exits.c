@@ -26,7 +26,7 @@ static uint32_t svm_features;     /* CPUID Fn8000_000A EDX */
 
 /* APM Appendix C: the exit codes VM1 has a handler for; every other one
  * is VM_EXIT_OTHER (0). */
-static const enum vm_exit_reason svm_exit_reasons[SVM_EXIT_CODE_MAX] = {
+const enum vm_exit_reason svm_exit_reasons[SVM_EXIT_CODE_MAX] = {
 	[SVM_EXIT_VMMCALL] = VM_EXIT_HYPERCALL,
 	[SVM_EXIT_CPUID] = VM_EXIT_CPUID,
 	[SVM_EXIT_HLT] = VM_EXIT_HLT,
@@ -39,12 +39,6 @@ void svm_exits_use(struct vmcb *vmcb)
 {
 	vm1_vmcb = vmcb;
 	svm_features = cpuid(CPUID_SVM_LEAF, 0).edx;    /* NRIP save? */
-}
-
-enum vm_exit_reason svm_exit_reason(uint64_t code)
-{
-	return code < SVM_EXIT_CODE_MAX ? svm_exit_reasons[code] :
-	       VM_EXIT_OTHER;
 }
 
 /** vm.h: the guest's RIP, from the VMCB's state-save area. */

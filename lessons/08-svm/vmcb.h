@@ -119,6 +119,7 @@ enum vmcb_field {
  * @{ */
 #define SVM_NESTED_CTL_NP_ENABLE BIT(0)  /**< 0x090 bit 0: nested paging */
 #define TLB_CONTROL_FLUSH_ASID 3         /**< 0x05C: flush this ASID */
+#define V_INTR_MASKING_MASK BIT(24)      /**< 0x060 bit 24: V_INTR_MASKING */
 /** @} */
 
 /** @name The permission maps' sizes (APM Vol. 2, 15.10.1 and 15.11)

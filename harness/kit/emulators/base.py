@@ -47,6 +47,7 @@ class Machine:
     cpus: int = 1
     cpu: Optional[str] = None       # the CPU model; None: the runner's own
     accel: str = "tcg"              # QEMU: "kvm" runs on the host's CPU
+    icount: Optional[str] = None    # QEMU: -icount (instructions as clock)
 
 
 @dataclasses.dataclass

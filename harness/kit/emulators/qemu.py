@@ -110,6 +110,8 @@ def command(disk: Path, work: Path, machine: Machine, display: str = "none",
            "-d", "int,cpu_reset,guest_errors", "-D", str(work / "qemu.log")]
     if second_disk:
         cmd += ["-drive", f"file={second_disk},format=raw,index=1,if=ide"]
+    if machine.icount:               # time counted in instructions
+        cmd += ["-icount", machine.icount]
     if machine.accel != "tcg":       # KVM: the host's own CPU
         cmd += ["-accel", machine.accel]
     if not interactive:              # a person keeps the monitor on Ctrl-Alt-2
