@@ -26,8 +26,9 @@
 #include "x86.h"
 
 /** How long to measure the two clocks against each other, in TSC
- * ticks: about 1 ms on QEMU (2.5 GHz), 4 M instructions on Bochs. */
-#define CALIBRATION_TSC (1ULL << 22)
+ * ticks: 65536 instructions on Bochs and on QEMU counting instructions
+ * (QEMU_ICOUNT), enough for a ratio good to 1 count in 65536. */
+#define CALIBRATION_TSC (1ULL << 16)
 
 /*
  * The timer's interrupt. With the INTR intercept the guest never sees it:
