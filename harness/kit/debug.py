@@ -102,7 +102,14 @@ def gdb_script(build: Path, port: int, entry: int) -> str:
 
 
 # ---------------------------------------------------------------- QEMU
-def _start_qemu(image: Path, work: Path, display: str = "none"
+def _machine(lesson: lessons.Lesson, emulator: str) -> Machine:
+    """The machine @lesson asks for on @emulator: its Makefile's CPU model
+    (QEMU_CPU, BOCHS_CPU) and QEMU's clock (QEMU_ICOUNT)."""
+    return Machine(MEMORY_MIB, cpu=lesson.cpu.get(emulator),
+                   icount=lesson.icount if emulator == "qemu" else None)
+
+
+def _start_qemu(lesson: lessons.Lesson, work: Path, display: str = "none"
                 ) -> tuple[subprocess.Popen, int]:
     """QEMU halted before the first instruction, its GDB stub on a free
     port; COM1 goes to @work/com1.txt and the -d int log to qemu.log."""
@@ -110,9 +117,9 @@ def _start_qemu(image: Path, work: Path, display: str = "none"
     if why:
         raise emu.EmulatorMissing(why)
     disk = work / "disk.img"
-    shutil.copyfile(image, disk)
+    shutil.copyfile(lesson.image, disk)
     port = free_port()
-    cmd = qemu.command(disk, work, Machine(MEMORY_MIB), display,
+    cmd = qemu.command(disk, work, _machine(lesson, "qemu"), display,
                        debug_exit=True, interactive=False)
     cmd += ["-S", "-gdb", f"tcp:127.0.0.1:{port}"]
     with open(work / "stderr.txt", "wb") as err:
@@ -166,7 +173,7 @@ def run_gdb_batch(lesson: lessons.Lesson, commands: str,
                                 "(run make first)")
     entry, _ = entry_point(lesson.build)
     work = Path(tempfile.mkdtemp(prefix="kit-gdb-"))
-    proc, port = _start_qemu(lesson.image, work)
+    proc, port = _start_qemu(lesson, work)
     try:
         (work / "session.gdb").write_text(gdb_script(lesson.build, port,
                                                      entry))
@@ -205,7 +212,7 @@ def debug_qemu(lesson: lessons.Lesson) -> int:
     entry, what = entry_point(lesson.build)
     display = "gtk" if (os.environ.get("DISPLAY") or
                         os.environ.get("WAYLAND_DISPLAY")) else "none"
-    proc, port = _start_qemu(lesson.image, work, display)
+    proc, port = _start_qemu(lesson, work, display)
     script = gdb_script(lesson.build, port, entry)
     script += (f"echo \\nkit: QEMU is halted at the reset vector; breakpoint 1"
                f" is the lesson's entry ({what}, {entry:#x}).\\n"
@@ -310,7 +317,7 @@ def debug_bochs(lesson: lessons.Lesson) -> int:
                 display = plugin
                 break
     disk = _bochs_disk(lesson.image, work)
-    rc = bochs.config(disk, work, Machine(MEMORY_MIB), display,
+    rc = bochs.config(disk, work, _machine(lesson, "bochs"), display,
                       magic_break=True)
     commands = bochs_symbols(lesson.build, work)
     commands += [f"lb {entry:#x}", "c"]

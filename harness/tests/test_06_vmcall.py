@@ -214,3 +214,13 @@ def test_benchmark_reports_a_mean(boot):
     m = re.search(rf"VM1: {n} null hypercalls, mean round trip (\d+) TSC "
                   r"ticks", result.serial)
     assert m and int(m[1]) > 0, f"bench_count {n}"
+
+
+@pytest.mark.parametrize("scenario", sorted(vm1.FAULTS))
+@pytest.mark.points(1)
+def test_a_fault_in_vm1_is_caught_by_the_exception_bitmap(boot, scenario):
+    """A divide by zero, or VMXON in real mode (#UD), does not run through
+    VM1's empty IVT: the exception bitmap makes it an exit (reason 0,
+    EXCEPTION_NMI), reported by vector name at the faulting instruction's
+    RIP, found in VM1's own bytes."""
+    vm1.check_fault(boot, LESSON, scenario, "EXCEPTION_NMI")

@@ -282,3 +282,15 @@ def test_without_nested_paging_vm1_runs_in_paged_real_mode(boot):
     assert int(m[1], 16) == gpa and m[2] == "read", f"touch_gpa {gpa:#x}"
     assert int(m[3], 16) & 0b10011 == 0      # not present, a read
     assert summary(result)["EXCP_PF"] == 1
+
+
+@pytest.mark.parametrize("scenario", sorted(vm1.FAULTS))
+@pytest.mark.points(1)
+def test_a_fault_in_vm1_is_caught_by_the_exception_intercepts(boot, scenario):
+    """A divide by zero, or VMXON (#UD on AMD), does not run through VM1's
+    empty IVT: the exception intercepts (APM 15.12) make it a #VMEXIT
+    EXCP_DE or EXCP_UD, reported by vector name at the faulting
+    instruction's RIP, found in VM1's own bytes."""
+    exit_name = {"SCENARIO_DIVIDE_ERROR": "EXCP_DE",
+                 "SCENARIO_INVALID_OPCODE": "EXCP_UD"}[scenario]
+    vm1.check_fault(boot, LESSON, scenario, exit_name)

@@ -93,11 +93,9 @@ def summaries(result) -> dict:
 
 
 def address_of(code: bytes, lesson: str = LESSON) -> int:
-    """The guest address of the one place @code sits in VM1's program, as
-    the lesson built it (the same for every VM)."""
-    image = (lessons.find(lesson).build / "vm1.bin").read_bytes()
-    assert image.count(code) == 1, code
-    return kit_value("GUEST_LOAD_ADDR", lesson) + image.index(code)
+    """The guest address of @code in VM1's program, as the lesson built it
+    (the same for every VM)."""
+    return vm1.address_of(lesson, code)
 
 
 def timer_slice(result, slice_ticks: int) -> int:

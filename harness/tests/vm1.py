@@ -53,3 +53,36 @@ def greeted(request, boot, emulator: str, lesson: str, **options):
     else:
         request.node._kit_boots.append(_greeted[key][1])
     return _greeted[key]
+
+
+def address_of(lesson: str, code: bytes) -> int:
+    """The guest address of the one place @code sits in VM1's program, as
+    lesson @lesson built it (vm1.bin)."""
+    image = (lessons.find(lesson).build / "vm1.bin").read_bytes()
+    assert image.count(code) == 1, code
+    return lessons.find(lesson).constants["GUEST_LOAD_ADDR"] + \
+        image.index(code)
+
+
+# The faults VM1's scenarios raise: scenario, its bytes in vm1.bin (DIV AX:
+# F7 F0; VMXON m64: F3 0F C7 /6), the report's name of the vector.
+FAULTS = {"SCENARIO_DIVIDE_ERROR": ("f7f0", "#DE divide error (vector 0)"),
+          "SCENARIO_INVALID_OPCODE": ("f30fc736",
+                                      "#UD invalid opcode (vector 6)")}
+
+
+def check_fault(boot, lesson: str, scenario: str, exit_name: str) -> None:
+    """VM1 in @scenario faults with no IVT of its own: the exit (@exit_name
+    in the summary) is reported by vector name at the RIP of the faulting
+    instruction, found in VM1's bytes, and VM1 alone stops."""
+    constants = lessons.find(lesson).constants
+    code, words = FAULTS[scenario]
+    result = boot(params={"scenario": constants[scenario]})
+    assert result.status == constants["POWER_FAIL_GUEST_EXCEPTION"], \
+        result.diagnosis
+    rip = address_of(lesson, bytes.fromhex(code))
+    assert f"vm: VM1: exception {words} at RIP {rip:#x}" in result.lines()
+    assert "vm: VM1 stopped (exception, status " \
+        f"{constants['POWER_FAIL_GUEST_EXCEPTION']})" in result.lines()
+    assert summary(result)[exit_name] == 1
+    assert "PANIC" not in result.serial

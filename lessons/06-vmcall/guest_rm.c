@@ -59,6 +59,8 @@ const struct vmx_controls guest_rm_controls = {
 	 */
 	.cr4_mask = CR4_VMXE,
 	.cr4_shadow = 0,
+	/* SDM 24.6.3: #DE and #UD exit (vm.h); VM1 has no IVT for them. */
+	.exception_bitmap = VM_EXCEPTIONS,
 };
 
 /* The guest-state area beyond vmcs.c's defaults, and VM1's boot

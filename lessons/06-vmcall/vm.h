@@ -50,8 +50,20 @@ enum vm_exit_reason {
 	VM_EXIT_NESTED_PAGE_FAULT, /**< EPT violation / NPF (or #PF in paged
 				    real mode): memory VM1 does not have */
 	VM_EXIT_TRIPLE_FAULT, /**< triple fault / SHUTDOWN */
+	VM_EXIT_EXCEPTION,    /**< a fault in VM_EXCEPTIONS: the exception
+			       bitmap / exception intercepts */
 	VM_EXIT_REASONS,      /**< how many there are */
 };
+
+/**
+ * The faults that exit instead of reaching the guest's vector table: #DE
+ * (vector 0) and #UD (6), which a real-mode program with no IVT of its own
+ * cannot handle. One bit per vector, as both the VMCS's exception bitmap
+ * (SDM 24.6.3) and the VMCB's exception intercepts (APM Vol. 2, 15.12)
+ * take them. #BP, #GP and #DF stay the guest's, so that the triple-fault
+ * scenario (INT3 with an empty IDT) still triple-faults.
+ */
+#define VM_EXCEPTIONS ((1U << 0) | (1U << 6))
 
 /* ---- vm_exit.c: the handlers every hypervisor here shares ---------- */
 
@@ -121,6 +133,11 @@ const char *vm_exit_name(uint64_t code);
 
 /** VM_EXIT_NESTED_PAGE_FAULT: report what VM1 touched, stop it. */
 enum exit_action vm_handle_nested_page_fault(struct guest_regs *regs);
+
+/** VM_EXIT_EXCEPTION: the vector of the fault that exited (the VMCS's
+ * exit interruption information, SDM 24.9.2; EXITCODE - 0x40, APM
+ * Appendix C). */
+unsigned int vm_exception_vector(void);
 
 /** VM_EXIT_TRIPLE_FAULT: report it, stop VM1. */
 enum exit_action vm_handle_triple_fault(struct guest_regs *regs);

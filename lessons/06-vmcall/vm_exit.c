@@ -16,6 +16,7 @@
 #include "param.h"
 #include "power.h"
 #include "string.h"
+#include "trap.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -52,10 +53,25 @@ static enum exit_action exit_handle_hlt(struct guest_regs *regs)
 	return VM_STOP;
 }
 
+/* A fault VM_EXCEPTIONS catches: VM1 has no vector table to take it, so
+ * say which and where; the VM stops. */
+static enum exit_action exit_handle_exception(struct guest_regs *regs)
+{
+	unsigned int vector = vm_exception_vector();
+
+	(void)regs;
+	kprintf("vm: %s: exception %s (vector %u) at RIP 0x%llx\n",
+		vm_name(), trap_name(vector), vector,
+		(unsigned long long)vm_read_rip());
+	vm_set_stop_reason("exception", POWER_FAIL_GUEST_EXCEPTION);
+	return VM_STOP;
+}
+
 static const exit_handler_t exit_handlers[VM_EXIT_REASONS] = {
 	[VM_EXIT_HYPERCALL] = exit_handle_hypercall,       /* hypercall.c */
 	[VM_EXIT_CPUID] = exit_handle_cpuid,
 	[VM_EXIT_HLT] = exit_handle_hlt,
+	[VM_EXIT_EXCEPTION] = exit_handle_exception,
 	[VM_EXIT_NESTED_PAGE_FAULT] = vm_handle_nested_page_fault, /* vendor */
 	[VM_EXIT_TRIPLE_FAULT] = vm_handle_triple_fault,           /* vendor */
 	[VM_EXIT_OTHER] = vm_handle_unexpected_exit,               /* vendor */

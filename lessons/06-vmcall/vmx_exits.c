@@ -27,6 +27,7 @@ static const enum vm_exit_reason vmx_exit_reasons[EXIT_REASON_MAX] = {
 	[EXIT_REASON_HLT] = VM_EXIT_HLT,
 	[EXIT_REASON_EPT_VIOLATION] = VM_EXIT_NESTED_PAGE_FAULT,
 	[EXIT_REASON_TRIPLE_FAULT] = VM_EXIT_TRIPLE_FAULT,
+	[EXIT_REASON_EXCEPTION_NMI] = VM_EXIT_EXCEPTION,   /* VM_EXCEPTIONS */
 };
 
 uint64_t vm_read_rip(void)
@@ -39,6 +40,12 @@ void vm_skip_instruction(void)
 	/* SDM 27.2.4: the length of the instruction that caused the exit. */
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
 		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+}
+
+unsigned int vm_exception_vector(void)
+{
+	/* SDM 24.9.2: bits 7:0 of the exit interruption information. */
+	return (unsigned int)vmcs_read(VM_EXIT_INTR_INFO) & 0xFF;
 }
 
 const char *vm_exit_name(uint64_t code)

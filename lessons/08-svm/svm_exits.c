@@ -33,12 +33,22 @@ const enum vm_exit_reason svm_exit_reasons[SVM_EXIT_CODE_MAX] = {
 	[SVM_EXIT_SHUTDOWN] = VM_EXIT_TRIPLE_FAULT,
 	[SVM_EXIT_NPF] = VM_EXIT_NESTED_PAGE_FAULT,
 	[SVM_EXIT_EXCP_PF] = VM_EXIT_NESTED_PAGE_FAULT, /* paged real mode */
+	[SVM_EXIT_EXCP_BASE + 0] = VM_EXIT_EXCEPTION,   /* #DE: VM_EXCEPTIONS */
+	[SVM_EXIT_EXCP_BASE + 6] = VM_EXIT_EXCEPTION,   /* #UD */
 };
 
 void svm_exits_use(struct vmcb *vmcb)
 {
 	vm1_vmcb = vmcb;
 	svm_features = cpuid(CPUID_SVM_LEAF, 0).edx;    /* NRIP save? */
+}
+
+/** vm.h: the vector of an intercepted fault: its EXITCODE is 0x40 plus
+ * the vector (Appendix C). */
+unsigned int vm_exception_vector(void)
+{
+	return (unsigned int)(vmcb_read(vm1_vmcb, VMCB_EXIT_CODE) -
+			      SVM_EXIT_EXCP_BASE);
 }
 
 /** vm.h: the guest's RIP, from the VMCB's state-save area. */

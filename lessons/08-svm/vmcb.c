@@ -40,6 +40,8 @@ void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3, uint32_t asid)
 	 * intercept it is #UD in the guest (APM Vol. 3, "VMMCALL"). */
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC2, INTERCEPT_VMRUN |
 		     INTERCEPT_VMMCALL);
+	/* 15.12: #DE and #UD exit (lesson 06's vm.h); VM1 has no IVT. */
+	vmcb_write32(vmcb, VMCB_INTERCEPT_EXCEPTIONS, VM_EXCEPTIONS);
 	vmcb_write(vmcb, VMCB_IOPM_BASE_PA, virt_to_phys(iopm));
 	vmcb_write(vmcb, VMCB_MSRPM_BASE_PA, virt_to_phys(msrpm));
 	/* 15.16: ASID 0 is the host's; VMRUN refuses it for a guest. One VM,
@@ -60,7 +62,7 @@ void vmcb_setup_controls(struct vmcb *vmcb, uint64_t n_cr3, uint32_t asid)
 			     INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) |
 			     INTERCEPT_CR_READ(4) | INTERCEPT_CR_WRITE(0) |
 			     INTERCEPT_CR_WRITE(3) | INTERCEPT_CR_WRITE(4));
-		vmcb_write32(vmcb, VMCB_INTERCEPT_EXCEPTIONS,
+		vmcb_write32(vmcb, VMCB_INTERCEPT_EXCEPTIONS, VM_EXCEPTIONS |
 			     INTERCEPT_EXCEPTION(PF_VECTOR));
 	}
 	kprintf("svm: VMCB at physical 0x%llx: ASID %u, %s 0x%llx, IOPM "

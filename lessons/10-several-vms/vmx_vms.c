@@ -35,7 +35,6 @@
 #include "kprintf.h"
 #include "paging.h"
 #include "power.h"
-#include "trap.h"
 #include "vms.h"
 #include "vmx.h"
 #include "x86.h"
@@ -52,14 +51,6 @@ struct vmx_vm {
 static struct vmx_vm vmx_vms[VMS_MAX];
 static uint8_t host_stack[4 * PAGE_SIZE] __attribute__((aligned(16)));
 static unsigned int timer_rate;  /* IA32_VMX_MISC[4:0]: 2^X TSC ticks */
-
-/**
- * The exceptions a VM's fault exits with (SDM 24.6.3, exception bitmap):
- * #DE and #UD, which a real-mode program with no IVT cannot handle. #BP,
- * #GP and #DF stay the guest's own, so that the triple-fault scenario
- * (INT3 with an empty IDT) still ends as lesson 06's does.
- */
-#define VMS_EXCEPTIONS (BIT(X86_TRAP_DE) | BIT(X86_TRAP_UD))
 
 static struct vmx_vm *vmx_of(const struct vm *vm)
 {
@@ -99,7 +90,6 @@ static void vmx_vm_create(struct vm *vm, struct vmx_vm *x)
 					       GUEST_RAM_SIZE);
 	guest.controls.pin |= PIN_BASED_VMX_PREEMPTION_TIMER;   /* 24.6.1 */
 	guest.controls.exit |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER; /* 24.7.1 */
-	guest.controls.exception_bitmap = VMS_EXCEPTIONS;         /* 24.6.3 */
 	vm_load(vm);                    /* sched.c: program, greeting, regs */
 	vmcs_setup(&guest, host_stack + sizeof(host_stack), &vm->regs);
 	if (vmcheck_guest_state())      /* SDM 26.3.1 */
@@ -164,20 +154,6 @@ void vmx_vms_run(void)
 	panic("the first VM was launched before");
 }
 
-/* A fault the exception bitmap caught (SDM 27.2.2: the interruption
- * information): say which and where; the VM ends. */
-static enum exit_action vmx_vm_exception(void)
-{
-	uint32_t info = (uint32_t)vmcs_read(VM_EXIT_INTR_INFO);
-	unsigned int vector = info & 0xFF;
-
-	kprintf("vm: %s: exception %s (vector %u) at RIP 0x%llx\n",
-		vm_name(), trap_name(vector), vector,
-		(unsigned long long)vm_read_rip());
-	vm_set_stop_reason("exception", POWER_FAIL_GUEST_EXCEPTION);
-	return VM_STOP;
-}
-
 /** Every VM exit of every VM (vmexit.asm calls it): account, handle, and
  * maybe switch. Returns if vmexit_entry is to VMRESUME the current VMCS. */
 void vmexit_dispatch(struct guest_regs *regs)
@@ -201,9 +177,7 @@ void vmexit_dispatch(struct guest_regs *regs)
 	else if (basic == EXIT_REASON_HLT) {
 		vm_skip_instruction();  /* HLT gives the rest away */
 		action = VM_YIELD;
-	} else if (basic == EXIT_REASON_EXCEPTION_NMI)
-		action = vmx_vm_exception();
-	else                    /* lesson 06's handlers: hypercalls, CPUID */
+	} else          /* lesson 06's: hypercalls, CPUID, #DE and #UD... */
 		action = vm_exit_handler(vmx_exit_reason(reason), regs);
 	if (action == VM_RESUME)
 		return;                 /* the same VM, the rest of its slice */

@@ -22,8 +22,6 @@
  *   RFLAGS.IF = 1: Bochs 2.7 only takes the INTR exit while the guest's
  *   IF is 1, even with V_INTR_MASKING; VM1 never executes CLI, and no
  *   interrupt ever reaches it, since every one is intercepted.
- * - #DE and #UD by the exception intercepts (offset 0x008, 15.12): a
- *   real-mode program with no IVT cannot handle them.
  * - The cost of the trip itself. The LAPIC timer and the TSC both run
  *   while VMRUN loads the guest and #VMEXIT the host, which the
  *   VMX-preemption timer does not count. On Bochs that is a few
@@ -50,7 +48,6 @@
 #include "slice_timer.h"
 #include "string.h"
 #include "svm.h"
-#include "trap.h"
 #include "vms.h"
 #include "x86.h"
 
@@ -83,12 +80,6 @@ static struct guest_regs probe_regs;
 
 #define RFLAGS_IF BIT(9)        /**< RFLAGS.IF, APM Vol. 2, 3.1.6 */
 
-/** Table B-1, offset 0x008: the exceptions that exit (15.12). #BP, #GP
- * and #DF stay the guest's, so that the triple-fault scenario (INT3 with
- * an empty IDT) still ends in SHUTDOWN as lesson 08's does. */
-#define VMS_EXCEPTIONS (INTERCEPT_EXCEPTION(X86_TRAP_DE) | \
-			INTERCEPT_EXCEPTION(X86_TRAP_UD))
-
 static struct svm_vm *svm_of(const struct vm *vm)
 {
 	return vm->arch;
@@ -111,7 +102,6 @@ static void svm_vm_controls(struct vmcb *vmcb)
 	 * ones are masked by the host's IF, 1 while a VM runs. */
 	vmcb_write(vmcb, VMCB_INT_CTL, vmcb_read(vmcb, VMCB_INT_CTL) |
 		   V_INTR_MASKING_MASK);
-	vmcb_write32(vmcb, VMCB_INTERCEPT_EXCEPTIONS, VMS_EXCEPTIONS);
 }
 
 /* Create @p vm: its nested tables, VMCB with ASID = its number, program
@@ -229,19 +219,6 @@ static uint64_t svm_enter(struct vm *vm)
 	return code;
 }
 
-/* #VMEXIT EXCP_DE or EXCP_UD (15.12): say which and where; the VM ends.
- * A fault's RIP is the faulting instruction's. */
-static enum exit_action svm_vm_exception(uint64_t code)
-{
-	unsigned int vector = (unsigned int)(code - SVM_EXIT_EXCP_BASE);
-
-	kprintf("vm: %s: exception %s (vector %u) at RIP 0x%llx\n",
-		vm_name(), trap_name(vector), vector,
-		(unsigned long long)vm_read_rip());
-	vm_set_stop_reason("exception", POWER_FAIL_GUEST_EXCEPTION);
-	return VM_STOP;
-}
-
 /* One #VMEXIT of @p vm with @p code: count it, handle it, decide. */
 static enum exit_action svm_vm_exit(struct vm *vm, uint64_t code)
 {
@@ -259,11 +236,9 @@ static enum exit_action svm_vm_exit(struct vm *vm, uint64_t code)
 		vm_skip_instruction();
 		return VM_YIELD;
 	}
-	if (code == SVM_EXIT_EXCP_BASE + X86_TRAP_DE ||
-	    code == SVM_EXIT_EXCP_BASE + X86_TRAP_UD)
-		return svm_vm_exception(code);
 	/* Lesson 06's handlers: hypercalls (HC_YIELD: VM_YIELD), CPUID,
-	 * SHUTDOWN, NPF, the rest. */
+	 * #DE and #UD (lesson 08's vmcb.c intercepts them), SHUTDOWN, NPF,
+	 * the rest. */
 	return vm_exit_handler(svm_exit_reason(code), &vm->regs);
 }
 
