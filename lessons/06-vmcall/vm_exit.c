@@ -6,9 +6,10 @@
  * Every exit of a guest arrives here from the vendor's exit file
  * (vmx_exits.c after vmexit.asm, svm_exits.c after VMRUN), already
  * translated into enum vm_exit_reason: the reason picks the handler, the
- * handler says whether the guest goes on or stops. CPUID and HLT mean the
- * same on both vendors and are handled here; what only a vendor can
- * report (which page, which qualification) is the vendor's handler.
+ * handler says whether the guest goes on or stops. CPUID, HLT and the
+ * faults VM_EXCEPTIONS catches mean the same on both vendors and are
+ * handled here; what only a vendor can report (which page, which
+ * qualification, which vector) is the vendor's.
  * What stopping means is not decided here: vm_one.c powers off with VM1,
  * lesson 10's scheduler goes on with the other VMs.
  */
