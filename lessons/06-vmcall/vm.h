@@ -95,6 +95,10 @@ const char *vm_name(void);
 /** Print one character of the guest's own text (HC_PRINT). */
 void vm_putc(char c);
 
+/** VM_EXIT_HLT: with one VM, nothing wakes it (VM_STOP); with several
+ * (lesson 10's sched.c), it gives the rest of its slice away. */
+enum exit_action vm_halted(struct guest_regs *regs);
+
 /* ---- vm1_load.c: VM1, whichever vendor runs it --------------------- */
 
 /**

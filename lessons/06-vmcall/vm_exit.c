@@ -6,9 +6,9 @@
  * Every exit of a guest arrives here from the vendor's exit file
  * (vmx_exits.c after vmexit.asm, svm_exits.c after VMRUN), already
  * translated into enum vm_exit_reason: the reason picks the handler, the
- * handler says whether the guest goes on or stops. CPUID, HLT and the
- * faults VM_EXCEPTIONS catches mean the same on both vendors and are
- * handled here; what only a vendor can report (which page, which
+ * handler says whether the guest goes on or stops. CPUID and the faults
+ * VM_EXCEPTIONS catches mean the same on both vendors and are handled
+ * here; what HLT means depends on how many VMs there are (vm_halted()); what only a vendor can report (which page, which
  * qualification, which vector) is the vendor's.
  * What stopping means is not decided here: vm_one.c powers off with VM1,
  * lesson 10's scheduler goes on with the other VMs.
@@ -42,18 +42,6 @@ static enum exit_action exit_handle_cpuid(struct guest_regs *regs)
 	return VM_RESUME;
 }
 
-static enum exit_action exit_handle_hlt(struct guest_regs *regs)
-{
-	(void)regs;
-	/* HLT exits because of CPU_BASED_HLT_EXITING (SDM 24.6.2), or the
-	 * VMCB's HLT intercept (APM Table B-1). No interrupts reach VM1: a
-	 * halted VM1 would never wake up. */
-	kprintf("vm: %s executed HLT at 0x%llx\n", vm_name(),
-		(unsigned long long)vm_read_rip());
-	vm_set_stop_reason("HLT", POWER_FAIL_GUEST_HLT);
-	return VM_STOP;
-}
-
 /* A fault VM_EXCEPTIONS catches: VM1 has no vector table to take it, so
  * say which and where; the VM stops. */
 static enum exit_action exit_handle_exception(struct guest_regs *regs)
@@ -71,7 +59,7 @@ static enum exit_action exit_handle_exception(struct guest_regs *regs)
 static const exit_handler_t exit_handlers[VM_EXIT_REASONS] = {
 	[VM_EXIT_HYPERCALL] = exit_handle_hypercall,       /* hypercall.c */
 	[VM_EXIT_CPUID] = exit_handle_cpuid,
-	[VM_EXIT_HLT] = exit_handle_hlt,
+	[VM_EXIT_HLT] = vm_halted,      /* the policy's: vm_one.c, sched.c */
 	[VM_EXIT_EXCEPTION] = exit_handle_exception,
 	[VM_EXIT_NESTED_PAGE_FAULT] = vm_handle_nested_page_fault, /* vendor */
 	[VM_EXIT_TRIPLE_FAULT] = vm_handle_triple_fault,           /* vendor */

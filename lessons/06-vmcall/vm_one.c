@@ -28,6 +28,18 @@ void vm_putc(char c)
 	kputc(c);
 }
 
+enum exit_action vm_halted(struct guest_regs *regs)
+{
+	(void)regs;
+	/* HLT exits because of CPU_BASED_HLT_EXITING (SDM 24.6.2), or the
+	 * VMCB's HLT intercept (APM Table B-1). No interrupts reach VM1 and
+	 * there is no other VM to run: a halted VM1 would never wake up. */
+	kprintf("vm: %s executed HLT at 0x%llx\n", vm_name(),
+		(unsigned long long)vm_read_rip());
+	vm_set_stop_reason("HLT", POWER_FAIL_GUEST_HLT);
+	return VM_STOP;
+}
+
 void vm_set_stop_reason(const char *why, int status)
 {
 	stop_reason = why;

@@ -164,6 +164,15 @@ void vm_putc(char c)
 		line_flush(vm_current);
 }
 
+/** vm.h: a halted VM gives the rest of its slice away; on its next turn
+ * it goes on after the HLT (SDM 24.6.2, APM Table B-1: HLT exits). */
+enum exit_action vm_halted(struct guest_regs *regs)
+{
+	(void)regs;
+	vm_skip_instruction();
+	return VM_YIELD;
+}
+
 /** vm.h: why vm_current stops, and with what status. */
 void vm_set_stop_reason(const char *why, int status)
 {

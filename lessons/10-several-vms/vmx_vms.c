@@ -174,10 +174,7 @@ void vmexit_dispatch(struct guest_regs *regs)
 		action = VM_STOP;
 	else if (basic == EXIT_REASON_PREEMPTION_TIMER)
 		action = sched_slice_over(vm, vm_read_rip());
-	else if (basic == EXIT_REASON_HLT) {
-		vm_skip_instruction();  /* HLT gives the rest away */
-		action = VM_YIELD;
-	} else          /* lesson 06's: hypercalls, CPUID, #DE and #UD... */
+	else    /* lesson 06's: hypercalls, CPUID, #DE and #UD, HLT (sched.c) */
 		action = vm_exit_handler(vmx_exit_reason(reason), regs);
 	if (action == VM_RESUME)
 		return;                 /* the same VM, the rest of its slice */

@@ -232,13 +232,9 @@ static enum exit_action svm_vm_exit(struct vm *vm, uint64_t code)
 	exit_count(&vm->exits, code);
 	if (code == SVM_EXIT_INTR)      /* the slice ran out (15.21) */
 		return sched_slice_over(vm, vm_read_rip());
-	if (code == SVM_EXIT_HLT) {     /* HLT gives the rest away */
-		vm_skip_instruction();
-		return VM_YIELD;
-	}
-	/* Lesson 06's handlers: hypercalls (HC_YIELD: VM_YIELD), CPUID,
-	 * #DE and #UD (lesson 08's vmcb.c intercepts them), SHUTDOWN, NPF,
-	 * the rest. */
+	/* Lesson 06's handlers: hypercalls (HC_YIELD: VM_YIELD), CPUID, HLT
+	 * (sched.c's vm_halted(): VM_YIELD), #DE and #UD (lesson 08's vmcb.c
+	 * intercepts them), SHUTDOWN, NPF, the rest. */
 	return vm_exit_handler(svm_exit_reason(code), &vm->regs);
 }
 
