@@ -271,6 +271,8 @@ static inline uint32_t inl(uint16_t port)
 #define CR0_PE BIT(0)          /**< protection enable */
 #define CR0_NE BIT(5)          /**< native x87 error reporting */
 #define CR0_WP BIT(16)         /**< ring 0 honours read-only pages */
+#define CR0_NW BIT(29)         /**< not write-through */
+#define CR0_CD BIT(30)         /**< cache disable */
 #define CR0_PG BIT(31)         /**< paging */
 #define CR4_PAE BIT(5)         /**< physical address extension: 64-bit PTEs */
 #define CR4_VMXE BIT(13)       /**< VMX enable */

@@ -31,6 +31,7 @@ extern struct e820_entry e820_map[]; /**< filled by e820_read (e820.asm) */
 extern uint16_t e820_count;          /**< number of valid e820_map entries */
 extern const char *a20_method;       /**< how a20_enable (a20.asm) got A20 on */
 extern uint8_t boot_drive;           /**< BIOS drive number we booted from */
+extern uint32_t boot_cr0;  /**< CR0 as the firmware left it (caches.asm) */
 
 void a20_report(void);
 void e820_print(void);

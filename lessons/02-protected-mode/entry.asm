@@ -31,6 +31,8 @@ _start:
         mov     [boot_drive], dl
         cld
 
+        extern  caches_enable
+        call    caches_enable           ; caches.asm: CR0.CD, NW off
         extern  a20_enable, e820_read
         call    a20_enable              ; a20.asm
         jc      .no_a20

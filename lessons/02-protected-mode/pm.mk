@@ -16,5 +16,8 @@ LESSON02 := ../02-protected-mode
 # Real mode to protected mode: _start, A20, E820; entry.asm calls pm_main.
 PM_ENTRY_SOURCES := $(LESSON02)/entry.asm $(LESSON02)/a20.asm \
 	$(LESSON02)/e820.asm
+# caches_enable (called by _start): CR0.CD and NW off, CR0 as the
+# firmware left it in boot_cr0.
+PM_ENTRY_SOURCES += $(LESSON02)/caches.asm
 # e820_print(): the map e820.asm collected, printed from C (boot.h).
 PM_E820_SOURCES := $(LESSON02)/e820.c

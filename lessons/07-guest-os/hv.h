@@ -37,8 +37,6 @@
 /** @name Control-register bits x86.h does not name
  * @{ */
 #define CR0_ET BIT(4)        /**< extension type: always 1 */
-#define CR0_NW BIT(29)       /**< not write-through */
-#define CR0_CD BIT(30)       /**< cache disable */
 #define CR4_OSXSAVE BIT(18)  /**< XSETBV and XGETBV allowed */
 /** @} */
 

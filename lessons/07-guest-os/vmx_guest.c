@@ -90,14 +90,17 @@ void guest_caching_guard(void)
 {
 	uint64_t cr0 = read_cr0();
 
-	bios_cache_bits = cr0 & (CR0_CD | CR0_NW);
-	/* SDM Vol. 3A, 12.5.3 "Preventing Caching", in reverse: clear CD and
-	 * NW, then write back and invalidate what was cached meanwhile. */
-	write_cr0(cr0 & ~(CR0_CD | CR0_NW));
-	__asm__ volatile("wbinvd" : : : "memory");
-	kprintf("[hv] caching: the BIOS left CR0 0x%llx; the host (and so the "
-		"guest, SDM 26.3.2.1) now runs with CD = NW = 0\n",
-		(unsigned long long)cr0);
+	/* Lesson 02's entry cleared CD and NW before anything else ran
+	 * (caches.asm: WBINVD, then CD = NW = 0, SDM Vol. 3A 11.5.3 run
+	 * backwards) and kept CR0 as the BIOS left it in boot_cr0: the
+	 * guest reads the BIOS's CD and NW, the CPU runs with the host's. */
+	bios_cache_bits = boot_cr0 & (CR0_CD | CR0_NW);
+	if (cr0 & (CR0_CD | CR0_NW))
+		panic("CR0 0x%llx has CD or NW set: the guest would run "
+		      "uncached", (unsigned long long)cr0);
+	kprintf("[hv] caching: the BIOS left CR0 0x%x; the host (and so the "
+		"guest, SDM 26.3.2.1) runs with CR0 0x%llx, CD = NW = 0\n",
+		(unsigned int)boot_cr0, (unsigned long long)cr0);
 }
 
 const struct vmcs_guest *guest_create(uint64_t eptp)

@@ -74,7 +74,7 @@ static void bootstrap_state(struct guest_regs *regs)
 	vmcb_write_n(v, VMCB_CPL, 1, 0);
 	vmcb_write(v, VMCB_EFER, EFER_SVME);    /* 15.5.1: SVME must be 1 */
 	/* ET, PE = PG = 0, and CD, NW as the BIOS left them. */
-	vmcb_write(v, VMCB_CR0, CR0_ET | (read_cr0() & CR0_CACHE_BITS));
+	vmcb_write(v, VMCB_CR0, CR0_ET | (boot_cr0 & CR0_CACHE_BITS));
 	vmcb_write(v, VMCB_CR3, 0);
 	vmcb_write(v, VMCB_CR4, 0);
 	vmcb_write(v, VMCB_DR6, 0xFFFF0FF0);    /* their reset values */
