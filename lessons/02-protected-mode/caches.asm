@@ -46,4 +46,4 @@ caches_enable:
 
         align   4
         global  boot_cr0
-boot_cr0:       dd 0
+boot_cr0:       dd 0                    ; CR0 as the firmware left it
