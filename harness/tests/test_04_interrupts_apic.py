@@ -565,7 +565,7 @@ def bochs_ips() -> int:
 
 @pytest.mark.points(1)
 def test_timer_calibration_finds_the_emulator_clock(main_run, emulator):
-    """Calibrated against 10 ms of PIT, the APIC timer's rate is the one the
+    """Calibrated against 2 ms of PIT, the APIC timer's rate is the one the
     emulator implements: 1 GHz on QEMU, Bochs' configured instructions per
     second on Bochs (within 1%)."""
     hz = int(re.search(r"lapic timer: \d+ counts in \d+ PIT clocks: (\d+) Hz",

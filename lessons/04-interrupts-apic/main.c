@@ -35,7 +35,7 @@ volatile uint8_t param_scenario KIT_PARAM = SCENARIO_LESSON;
 /** Patchable: 1 = use x2APIC mode when CPUID offers it; 0 = xAPIC. */
 volatile uint8_t param_x2apic KIT_PARAM = 0;
 /** Patchable: the local APIC timer's rate, in Hz. */
-volatile uint32_t param_timer_hz KIT_PARAM = 500;
+volatile uint32_t param_timer_hz KIT_PARAM = 1000;
 /** Patchable: how many timer ticks to count and time. */
 volatile uint32_t param_timer_ticks KIT_PARAM = 5;
 
