@@ -38,9 +38,9 @@ MODEL_DIRECT    equ 6                   ; 15-32 bits: red, green, blue fields
         global  param_vbe_width:data 2
         global  param_vbe_height:data 2
         global  param_vbe_bpp:data 1
-param_vbe_width:  dw 0
-param_vbe_height: dw 0
-param_vbe_bpp:    db 0
+param_vbe_width:  dw 0                 ; pixels across; 0: text mode
+param_vbe_height: dw 0                 ; pixels down
+param_vbe_bpp:    db 0                 ; bits per pixel: 8, 15, 16, 24, 32
 
 ; vbe_setup - find the mode param_vbe_* ask for among the BIOS's and set it.
 ; Entry: DS = ES = 0, real mode, interrupts on.  Returns: vbe_info_ax,

@@ -16,12 +16,18 @@
 #include "power.h"
 #include "vbe.h"
 
-/* The layouts are fixed by the VBE spec; vbe.asm relies on the same. */
+/*
+ * The layouts are fixed by the VBE spec; vbe.asm's offsets and its
+ * VBE_ENTRY_SIZE rely on the same (hidden from the book: nothing to
+ * document).
+ */
+/** @cond */
 _Static_assert(offsetof(struct vbe_mode_info, lfb) == 40, "PhysBasePtr");
 _Static_assert(offsetof(struct vbe_mode_info, lin_pitch) == 50, "LinBytes");
 _Static_assert(offsetof(struct vbe_controller_info, mode_list) == 14,
 	       "VideoModePtr");
 _Static_assert(sizeof(struct vbe_mode_entry) == 10, "VBE_ENTRY_SIZE");
+/** @endcond */
 
 /** Print every mode the BIOS listed, four to a line. */
 static void vbe_list_modes(void)
