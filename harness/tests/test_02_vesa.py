@@ -261,7 +261,9 @@ def test_bochs_switches_to_the_mode_asked(boot, emulator):
     same with VESA's number for it and Bochs' framebuffer address, and it
     draws to the end. (Bochs has no screendump, and its debugger cannot
     read video memory: the pixels are checked on QEMU.)"""
-    width, height = RNG.choice([(640, 400), (640, 480), (800, 600)])
+    # Up to 640x480: at 800x600 and more, the terminal display the kit runs
+    # Bochs 2.7 with crashes (SIGSEGV) once the screen is drawn in.
+    width, height = RNG.choice([(640, 400), (640, 480)])
     result = boot(params={"vbe_width": width, "vbe_height": height,
                           "vbe_bpp": 8}, log=True, timeout=120)
     assert result.passed, result.diagnosis
