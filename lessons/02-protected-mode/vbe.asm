@@ -118,10 +118,8 @@ keep_mode:
         mov     [di + 8], ax
         add     di, VBE_ENTRY_SIZE
         inc     word [vbe_mode_count]
-        ; Exercise: leave if this mode is not the one asked for (size, bpp)
-        ; or cannot be drawn in (attributes, memory model), or if an
-        ; earlier one was chosen already; else choose it (vbe_mode = CX).
-        ; BEGIN SOLUTION: vbe-match
+        ; Choose it (vbe_mode = CX) if none was chosen yet and it is the
+        ; size and depth asked for, with an LFB and pixels C can draw.
         cmp     word [vbe_mode], VBE_MODE_END
         jne     .no                     ; the first match wins
         and     ax, MODE_USABLE
@@ -142,7 +140,6 @@ keep_mode:
         cmp     al, MODEL_DIRECT
         jne     .no
 .yes:   mov     [vbe_mode], cx
-        ; END SOLUTION
 .no:    ret
 
 ; What C reads (vbe.h). In .entry, like e820_map: .bss would be zeroed
