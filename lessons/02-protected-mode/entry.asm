@@ -33,10 +33,10 @@ _start:
 
         extern  caches_enable
         call    caches_enable           ; caches.asm: CR0.CD, NW off
-        extern  a20_enable, e820_read
+        extern  a20_enable
         call    a20_enable              ; a20.asm
         jc      .no_a20
-        call    e820_read               ; e820.asm
+        call    ask_bios                ; the memory map, a video mode
 
         cli                             ; no real-mode IVT from here on
         ; Exercise: load the GDT, set CR0.PE and enter 32-bit code at
@@ -101,3 +101,22 @@ protected_mode:
         section .boot.bss nobits alloc write align=16
 stack:  resb    STACK_SIZE
 stack_top:
+
+; ask_bios - what else only the BIOS can tell: the memory map (e820.asm)
+; and, where the program links vbe.asm (lesson 02), a graphics mode.
+; vbe_setup is a weak reference: 0 in a program without vbe.asm, so later
+; lessons skip it. In .entry, after _start's code, so that adding it moved
+; nothing _start's section holds (the GDT's address is in the transcript).
+; Entry: as e820_read.  Returns: nothing.  Clobbers: what e820_read and
+; vbe_setup do.
+        bits    16
+        section .entry
+        extern  e820_read
+        extern  vbe_setup:weak
+ask_bios:
+        call    e820_read               ; e820.asm
+        mov     ax, vbe_setup
+        test    ax, ax
+        jz      .done
+        call    ax                      ; vbe.asm: a mode, if one is asked
+.done:  ret

@@ -12,6 +12,7 @@
 #include "kprintf.h"
 #include "power.h"
 #include "serial.h"
+#include "vbe.h"
 
 /** The 32-bit program: called by entry.asm; never returns. */
 void pm_main(void);
@@ -26,5 +27,6 @@ void pm_main(void)
 	e820_print();
 	gdt_print();
 	cpu_print_state();
+	vbe_show();
 	power_off(POWER_PASS);
 }
