@@ -22,6 +22,7 @@
 #include "pic.h"
 #include "power.h"
 #include "serial.h"
+#include "smp.h"
 #include "x86.h"
 
 /** What this run shows (the harness picks one per boot). @{ */
@@ -78,6 +79,8 @@ void kernel_main(void)
 			    param_timer_ticks) < 0)
 		power_off(POWER_FAIL);
 	if (pit_irq_demo() < 0)
+		power_off(POWER_FAIL);
+	if (smp_start() < 0)            /* the other processors, parked */
 		power_off(POWER_FAIL);
 	cli();
 	power_off(POWER_PASS);
