@@ -115,8 +115,9 @@ extern int smp_x2apic;
 /** Where an AP ends: interrupts off, HLT, forever. */
 void smp_ap_park(void) __attribute__((noreturn));
 
-/** The entry smp_start() gives the AP param_smp_stall names: it parks at
- * once, without arriving, so that the BSP's timeout can be seen at work. */
+/** The entry smp_start() gives the AP param_smp_stall names: it spins
+ * without arriving, so that the BSP's timeout (and the INIT that stops
+ * it) can be seen at work. */
 void smp_ap_stall(uint64_t cpu) __attribute__((noreturn));
 
 /** A spinlock that keeps lines whole: one CPU prints at a time. @{ */

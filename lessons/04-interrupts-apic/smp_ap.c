@@ -52,7 +52,8 @@ __attribute__((noinline)) void smp_ap_park(void)
 void smp_ap_stall(uint64_t cpu)
 {
 	(void)cpu;
-	smp_ap_park();
+	for (;;)                /* stuck, as a broken AP might be */
+		cpu_relax();
 }
 
 void smp_ap_main(uint64_t cpu)
