@@ -120,9 +120,10 @@ void smp_ap_park(void) __attribute__((noreturn));
  * it) can be seen at work. */
 void smp_ap_stall(uint64_t cpu) __attribute__((noreturn));
 
-/** A spinlock that keeps lines whole: one CPU prints at a time. @{ */
+/** Take the spinlock that keeps lines whole: one CPU prints at a time. */
 void print_lock(void);
+
+/** Let the next CPU print. */
 void print_unlock(void);
-/** @} */
 
 #endif
