@@ -80,8 +80,8 @@ void kernel_main(void)
 		power_off(POWER_FAIL);
 	if (pit_irq_demo() < 0)
 		power_off(POWER_FAIL);
+	cli();
 	if (smp_start() < 0)            /* the other processors, parked */
 		power_off(POWER_FAIL);
-	cli();
 	power_off(POWER_PASS);
 }
