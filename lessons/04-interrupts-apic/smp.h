@@ -82,7 +82,8 @@ extern const uint8_t ap_trampoline_args[]; /**< a struct smp_ap_args */
 /**
  * Start every enabled processor of the MADT but this one, one after the
  * other, each with INIT-SIPI-SIPI and up to SMP_AP_TIMEOUT_US to arrive;
- * print which did. Needs madt_parse() and lapic_init(). With param_smp = 0
+ * print which did. Needs madt_parse() and lapic_init(); polls the PIT, so
+ * interrupts may be off (main.c calls it after cli). With param_smp = 0
  * the APs are left waiting for their start-up IPI.
  * @return 0, or -1 if an AP never arrived (or a parameter is bad: it powers
  * off with POWER_FAIL_PARAM).
