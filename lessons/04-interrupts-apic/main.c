@@ -22,6 +22,7 @@
 #include "pic.h"
 #include "power.h"
 #include "serial.h"
+#include "smp.h"
 #include "x86.h"
 
 /** What this run shows (the harness picks one per boot). @{ */
@@ -80,5 +81,7 @@ void kernel_main(void)
 	if (pit_irq_demo() < 0)
 		power_off(POWER_FAIL);
 	cli();
+	if (smp_start() < 0)            /* the other processors, parked */
+		power_off(POWER_FAIL);
 	power_off(POWER_PASS);
 }
