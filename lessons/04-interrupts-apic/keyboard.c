@@ -18,8 +18,8 @@
  *    (pic.c's base 0x20 + 1). The 8259's output is wired to the local
  *    APIC's LINT0 pin, which lapic.c masked: we set its LVT entry to
  *    ExtINT, "ask the 8259 for the vector" (SDM Vol. 3A, 10.5.1). The EOI
- *    then goes to the 8259, not to the local APIC, which does not track
- *    ExtINT interrupts (SDM Vol. 3A, 10.8.5).
+ *    then goes to the 8259: a handler of an ExtINT interrupt must not
+ *    write the local APIC's EOI register (SDM Vol. 3A, 10.8.1).
  * The handler only takes the byte into a ring; the loop below decodes it
  * (scancode.c) and echoes, outside interrupt context. A timeout needs a
  * clock that wakes the HLT: the PIT's IRQ 0 at 100 Hz, routed the same way.
@@ -113,7 +113,9 @@ static int keyboard_route(void)
 	trap_register(PIC1_VECTOR + I8042_ISA_IRQ, on_keyboard_irq);
 	trap_register(PIC1_VECTOR + PIT_ISA_IRQ, on_tick);
 	/* LINT0 first: while it is masked the 8259 reaches no one. For
-	 * ExtINT the trigger mode bit is ignored: always level. */
+	 * ExtINT the trigger mode bit is ignored: always level (SDM Vol. 3A,
+	 * 10.5.1). An IRQ 1 edge from i8042_init() may wait in the 8259's
+	 * request register, masked: it arrives now, with no byte to read. */
 	lapic_write(APIC_LVT0, APIC_LVT_EXTINT);
 	outb(PIC1_DATA, (uint8_t)~(BIT(PIT_ISA_IRQ) | BIT(I8042_ISA_IRQ)));
 	kprintf("pic: irq 0 and 1 unmasked (masks 0x%02x 0x%02x): vectors "

@@ -1,38 +1,28 @@
 /**
  * @file scancode.c
- * @brief Decode scancode set 1: two tables and the state of the Shift keys.
+ * @brief Decode scancode set 1: one table and the state of the Shift keys.
  * @ingroup lesson04
  *
  * keyboard.c hands us each byte the 8042 delivered (translated to set 1 by
- * the controller: i8042.c). The tables are indexed by make code and follow
+ * the controller: i8042.c). The table is indexed by make code and follows
  * the rows of a US keyboard: Esc and the digits, the row that starts with
  * Q, the row with A, the row with Z, then the space bar. A 0 entry is a key
  * that types nothing (Esc has its ASCII code, 0x1B, but we leave it out).
  */
 #include "scancode.h"
 
-/** What each key types alone... */
-static const char plain[SCANCODE_KEYS] = {
-	[0x02] = '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=',
-	[0x0E] = '\b', '\t',
-	[0x10] = 'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']',
-	[0x1C] = '\n',
-	[0x1E] = 'a', 's', 'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`',
-	[0x2B] = '\\', 'z', 'x', 'c', 'v', 'b', 'n', 'm', ',', '.', '/',
-	[0x37] = '*',                   /* the keypad's, from the first PC */
-	[0x39] = ' ',
-};
-
-/** ...and with a Shift key down. */
-static const char shifted[SCANCODE_KEYS] = {
-	[0x02] = '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+',
-	[0x0E] = '\b', '\t',
-	[0x10] = 'Q', 'W', 'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}',
-	[0x1C] = '\n',
-	[0x1E] = 'A', 'S', 'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~',
-	[0x2B] = '|', 'Z', 'X', 'C', 'V', 'B', 'N', 'M', '<', '>', '?',
-	[0x37] = '*',
-	[0x39] = ' ',
+/** What each key types: [0] alone, [1] with a Shift key down. */
+static const char keymap[SCANCODE_KEYS][2] = {
+	[0x02] = "1!", "2@", "3#", "4$", "5%", "6^", "7&", "8*", "9(", "0)",
+	"-_", "=+", "\b\b", "\t\t",
+	[0x10] = "qQ", "wW", "eE", "rR", "tT", "yY", "uU", "iI", "oO", "pP",
+	"[{", "]}", "\n\n",
+	[0x1E] = "aA", "sS", "dD", "fF", "gG", "hH", "jJ", "kK", "lL", ";:",
+	"'\"", "`~",
+	[0x2B] = "\\|", "zZ", "xX", "cC", "vV", "bB", "nN", "mM", ",<", ".>",
+	"/?",
+	[0x37] = "**",                  /* the keypad's, from the first PC */
+	[0x39] = "  ",
 };
 
 /** The state bit of a Shift key's make code, 0 for any other key. */
@@ -70,5 +60,5 @@ char scancode_decode(struct scancode_state *state, uint8_t code)
 	}
 	if (released || key >= SCANCODE_KEYS)
 		return 0;
-	return state->shift ? shifted[key] : plain[key];
+	return keymap[key][state->shift ? 1 : 0];
 }
