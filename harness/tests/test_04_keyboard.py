@@ -13,6 +13,7 @@ there the test checks the timeout and the default (no wait) only.
 """
 import random
 import re
+import string
 
 import pytest
 
@@ -158,6 +159,27 @@ def test_typed_keys_come_back_in_order(boot, emulator, route):
             "and 0x21 through LINT0 (lvt 0x700, ExtINT)" in text
     parked = text[:text.index("[kit] parked") + len("[kit] parked\n")]
     assert screen_of(result.monitor[XP_SCREEN]) == screen_model(parked)
+
+
+@pytest.mark.points(1)
+@pytest.mark.emulators("qemu")      # only QEMU's monitor can type
+def test_every_printable_character_decodes(boot):
+    """All 95 printable ASCII characters, typed once each in an order the
+    run shuffles, come back as themselves: every entry of the set 1 table,
+    alone and with Shift, is the key's on a US keyboard."""
+    keys = list(string.printable[:95])
+    RNG.shuffle(keys)
+    keys = "".join(keys)
+    result = boot(params={"keyboard": 1, "keyboard_chars": 128,
+                          "keyboard_timeout_ms": 30_000},
+                  on_match=[(r"keyboard: ready",
+                             qemu.sendkey_commands(keys + "\n"))],
+                  timeout=BOOT_TIMEOUT)
+    assert result.passed, result.diagnosis
+    line = LINE.search(result.serial)
+    assert line, result.serial[-2000:]
+    assert (int(line[1]), line[2], line[3]) == (95, "Enter", keys)
+    assert scancodes(keys)[0] == int(COUNTS.search(result.serial)[1])
 
 
 @pytest.mark.points(1)
