@@ -10,6 +10,9 @@ One function, boot(), serves the tests, `make run` and `make bench`. It
     powers off, triple-faults, runs past its timeout, or prints more than
     the serial cap (a guest stuck in a print loop), or when the emulator's
     log passes its cap (a guest that makes it log without pause);
+  * meanwhile, when COM1 first matches a pattern of on_match=, runs its
+    commands in the emulator's monitor and lets the guest go on (QEMU's
+    `sendkey`: a test types on the guest's keyboard);
   * always kills the emulator's whole process group, whatever happened;
   * returns a BootResult whose `diagnosis` is one line a student can act on,
     and, after a triple fault or a hang, `registers`: where the CPU was and

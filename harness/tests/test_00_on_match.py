@@ -1,5 +1,6 @@
 """The harness's own checks of boot(on_match=): monitor commands run while
 the guest goes on, which is how the tests type on a guest's keyboard."""
+import re
 import string
 
 import pytest
@@ -39,7 +40,7 @@ def test_on_match_runs_commands_and_the_guest_goes_on():
                                 (r"\S", ["info version"])])
     assert result.passed, result.diagnosis
     assert result.monitor["info status"] == "VM status: running"
-    assert result.monitor["info version"].startswith("7.")
+    assert re.match(r"\d+\.\d+\.\d+", result.monitor["info version"])
 
 
 def test_on_match_is_refused_where_the_monitor_cannot_do_it():
