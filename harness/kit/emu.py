@@ -10,6 +10,9 @@ One function, boot(), serves the tests, `make run` and `make bench`. It
     powers off, triple-faults, runs past its timeout, or prints more than
     the serial cap (a guest stuck in a print loop), or when the emulator's
     log passes its cap (a guest that makes it log without pause);
+  * meanwhile, when COM1 first matches a pattern of on_match=, runs its
+    commands in the emulator's monitor and lets the guest go on (QEMU's
+    `sendkey`: a test types on the guest's keyboard);
   * always kills the emulator's whole process group, whatever happened;
   * returns a BootResult whose `diagnosis` is one line a student can act on,
     and, after a triple fault or a hang, `registers`: where the CPU was and
@@ -175,6 +178,7 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
          serial_cap: int = 1 << 20, params: Optional[dict] = None,
          params_json=None, cpu=None, accel: str = "tcg",
          until: Optional[str] = None, monitor_commands=None,
+         on_match=None,
          on_serial: Optional[Callable[[str], None]] = None,
          display: str = "none", interactive: bool = False,
          debug_exit: bool = True, keep: bool = False,
@@ -190,6 +194,13 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
         known point. @monitor_commands is a list of commands, or a function
         f(serial_text, command) -> dict that runs what it needs through
         command(str) -> str (when later commands depend on earlier answers).
+    on_match: a list of (regex, commands): the first time COM1 matches a
+        regex, its commands (as @monitor_commands: a list, or a function)
+        run in the emulator's monitor while the guest runs on; their
+        answers go into BootResult.monitor. This is how a test types on the
+        guest's keyboard (QEMU's `sendkey`; see qemu.sendkey_commands()).
+        QEMU only: a runner without such a monitor (Bochs) raises
+        ValueError.
     cpu: the CPU model (Bochs `cpu: model=`, QEMU `-cpu`), or a dict of
         them by emulator ({"qemu": "qemu32", "bochs": "p4_willamette"}) for
         a test that runs on each; accel: "tcg" or, on QEMU, "kvm" (the
@@ -216,6 +227,9 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
     if why:
         raise EmulatorMissing(why)
     runner = emulators.runner(emulator)
+    if on_match and not runner.can_command_running:
+        raise ValueError(f"on_match=: {emulator} has no monitor that runs "
+                         "commands while the guest runs (QEMU has)")
     image = Path(image)
     data = _read_image(image)
     host_data = None if host is None else _read_image(Path(host))
@@ -253,7 +267,7 @@ def boot(image, emulator: str = "qemu", *, memory_mib: int = 32,
                        contain=contain, spawn=_spawn, second_disk=second)
     try:
         result = _watch(run, runner, start, timeout, serial_cap, until,
-                        monitor_commands, on_serial,
+                        monitor_commands, on_serial, on_match or (),
                         hosted.guest_text if host is not None else None)
     finally:
         _kill(run)
@@ -364,13 +378,16 @@ def _log_flood(run: emulators.Run) -> Optional[str]:
 
 
 def _watch(run: emulators.Run, runner, start, timeout, serial_cap, until,
-           monitor_commands, on_serial, view=None) -> BootResult:
+           monitor_commands, on_serial, on_match=(), view=None) -> BootResult:
     """Follow COM1 and the log until the boot ends (see the module
-    docstring). @view(raw) -> str or None: the part of COM1 @until is
-    matched against (a hosted guest's; None while it has not started)."""
+    docstring). @view(raw) -> str or None: the part of COM1 @until and
+    @on_match are matched against (a hosted guest's; None while it has not
+    started)."""
     seen = 0
     emulator = runner.name
     pattern = re.compile(until) if until else None
+    pending = [(re.compile(regex), commands) for regex, commands in on_match]
+    answers: dict = {}
     while True:
         exited = run.proc.poll() is not None
         raw = read_serial(run.serial_path, serial_cap)
@@ -389,18 +406,23 @@ def _watch(run: emulators.Run, runner, start, timeout, serial_cap, until,
         if flood:
             return BootResult(emulator, "flood", text, flood, 0.0,
                               raw_serial=raw)
-        watched = (text if view is None else view(raw)) if pattern else None
-        if watched is not None and pattern.search(watched):
+        watched = (text if view is None else view(raw)) \
+            if pattern or pending else None
+        while watched is not None and pending and not exited and \
+                pending[0][0].search(watched):
+            answers.update(runner.command_running(run, pending.pop(0)[1],
+                                                  watched))
+        if pattern and watched is not None and pattern.search(watched):
             result = BootResult(emulator, "stopped", text,
                                 f"stopped at {until!r} as asked", 0.0,
                                 raw_serial=raw)
-            result.monitor = runner.inspect(run, monitor_commands, watched,
-                                            _emulator_pid(run, runner))
+            result.monitor = {**answers, **runner.inspect(
+                run, monitor_commands, watched, _emulator_pid(run, runner))}
             return result
         if exited:
             return BootResult(emulator, "exited", text, "", 0.0,
                               exit_status=run.proc.returncode,
-                              raw_serial=raw)
+                              raw_serial=raw, monitor=answers)
         if timeout is not None and time.monotonic() - start > timeout:
             regs = {}
             pid = _emulator_pid(run, runner)
@@ -409,7 +431,8 @@ def _watch(run: emulators.Run, runner, start, timeout, serial_cap, until,
             return BootResult(
                 emulator, "hang", text,
                 f"guest hung: no power-off within {timeout:g} s"
-                f"{_where(regs)}", 0.0, registers=regs, raw_serial=raw)
+                f"{_where(regs)}", 0.0, registers=regs, raw_serial=raw,
+                monitor=answers)
         time.sleep(0.01)
 
 

@@ -15,6 +15,7 @@
 #include "gdt64.h"
 #include "idt.h"
 #include "ioapic.h"
+#include "keyboard.h"
 #include "kprintf.h"
 #include "lapic.h"
 #include "param.h"
@@ -79,6 +80,8 @@ void kernel_main(void)
 			    param_timer_ticks) < 0)
 		power_off(POWER_FAIL);
 	if (pit_irq_demo() < 0)
+		power_off(POWER_FAIL);
+	if (keyboard_demo() < 0)        /* only if param_keyboard asks */
 		power_off(POWER_FAIL);
 	cli();
 	if (smp_start() < 0)            /* the other processors, parked */

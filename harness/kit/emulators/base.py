@@ -109,6 +109,14 @@ class Runner:
         process (inside a sandbox, run.proc is bwrap)."""
         return {}
 
+    can_command_running = False     # command_running() works (on_match=)
+
+    def command_running(self, run: Run, commands, serial: str) -> dict:
+        """Run @commands (as inspect()'s) in the emulator's monitor and let
+        the guest go on: boot(on_match=). Only a runner that sets
+        can_command_running has it."""
+        raise NotImplementedError
+
     def where_hung(self, run: Run, signal_pid: int) -> dict:
         """Where the CPU of a guest that never powered off is, as
         BootResult.registers ({} if the emulator will not say)."""

@@ -93,6 +93,37 @@ class Monitor:
         self.sock.close()
 
 
+# ---------------------------------------------------------------- keyboard
+# The keys of a US keyboard, by the character each types: alone, then with
+# Shift. QEMU's monitor names them as its QKeyCode enum does.
+_KEYS = {**{c: c for c in "abcdefghijklmnopqrstuvwxyz0123456789"},
+         " ": "spc", "\n": "ret", "\b": "backspace", "\t": "tab",
+         "-": "minus", "=": "equal", "[": "bracket_left",
+         "]": "bracket_right", ";": "semicolon", "'": "apostrophe",
+         "`": "grave_accent", "\\": "backslash", ",": "comma", ".": "dot",
+         "/": "slash"}
+_SHIFTED = {**{c.upper(): c for c in "abcdefghijklmnopqrstuvwxyz"},
+            **dict(zip("!@#$%^&*()", "1234567890")),
+            **dict(zip('_+{}:"~|<>?', "-=[];'`\\,./"))}
+
+
+def sendkey_commands(text: str, hold_ms: int = 10) -> list[str]:
+    """The monitor commands that type @text on a US keyboard, one `sendkey`
+    per character, each key held @hold_ms ms (QEMU presses, then releases
+    it, and queues the next key after the release). "\\n" is Enter, "\\b"
+    Backspace. A character with no key raises ValueError."""
+    commands = []
+    for c in text:
+        if c in _KEYS:
+            key = _KEYS[c]
+        elif c in _SHIFTED:
+            key = "shift-" + _KEYS[_SHIFTED[c]]
+        else:
+            raise ValueError(f"no key types {c!r} on a US keyboard")
+        commands.append(f"sendkey {key} {hold_ms}")
+    return commands
+
+
 # ---------------------------------------------------------------- command
 def command(disk: Path, work: Path, machine: Machine, display: str = "none",
             debug_exit: bool = True, interactive: bool = False,
@@ -180,6 +211,14 @@ class Qemu(Runner):
             return {cmd: mon.command(cmd) for cmd in commands}
         finally:
             mon.close()
+
+    can_command_running = True      # the monitor never stops the guest
+
+    def command_running(self, run, commands, serial) -> dict:
+        try:
+            return self.inspect(run, commands, serial)
+        except OSError as error:    # QEMU gone meanwhile: the boot says why
+            return {"on_match": f"QEMU's monitor failed: {error}"}
 
     def where_hung(self, run, signal_pid) -> dict:
         if not run.monitor_path:
