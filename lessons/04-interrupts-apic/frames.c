@@ -184,8 +184,8 @@ void frames_report(void)
 	for (unsigned int i = 0; i < region_count; i++)
 		kprintf(" 0x%llx-0x%llx", (unsigned long long)regions[i].base,
 			(unsigned long long)regions[i].end);
-	kprintf("; bitmaps 0x%llx (%llu pages); %llu free pages\n",
-		(unsigned long long)map_base, (unsigned long long)map_pages,
+	kprintf("; bitmaps: %llu page(s) at 0x%llx; %llu free pages\n",
+		(unsigned long long)map_pages, (unsigned long long)map_base,
 		(unsigned long long)free_frames);
 }
 
