@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 
+from conftest import guest_number
 from kit import lessons
 
 LESSON = "04"
@@ -23,6 +24,7 @@ FRAMES_LIMIT = 1 << 30      # frames.h: the first GiB, which lesson 03 maps
 MAX_ORDER = 10              # frames.h: FRAMES_MAX_ORDER
 STRESS_SLOTS = 64           # frames_stress.c: blocks held at once
 STRESS_MAX_STEPS = 100000
+ADDR = 0x000FFFFFFFFFF000  # a page-table entry's address bits (SDM 4.5)
 RNG = random.Random()       # seeded by the OS: different on every run
 # One small and one larger machine per worker, shared by the tests below.
 SMALL_MIB, LARGE_MIB = RNG.randrange(33, 64), RNG.randrange(96, 257)
@@ -287,6 +289,58 @@ def test_demand_paged_frame_is_the_allocators_first(lesson, boot):
     frame = int(m[1], 16)
     assert frame == model.take(0) * PAGE
     assert frame >= kernel and model.ours(frame, PAGE)
+
+
+def walk_inspect(address: int, mib: int):
+    """A monitor_commands function: QEMU's translation of @address, the
+    byte there, and the four page-table entries on its way from CR3, read
+    from guest memory."""
+    def inspect(serial, command):
+        out = {"gpa": command(f"gva2gpa {address:#x}"), "entries": []}
+        cr3 = int(re.search(r"CR3=([0-9a-f]+)",
+                            command("info registers"))[1], 16)
+        table = cr3 & ADDR
+        for level in range(4):
+            index = address >> (39 - 9 * level) & 511
+            at = guest_number(table + index * 8, 0, mib * MiB - 8,
+                              "a page-table entry's address")
+            entry = int(command(f"xp /1gx {at:#x}").split(":")[1], 16)
+            out["entries"].append(entry)
+            table = entry & ADDR
+        at = guest_number(table + (address & (PAGE - 1)), 0, mib * MiB - 1,
+                          "the demand-paged byte's physical address")
+        out["byte"] = int(command(f"xp /1bx {at:#x}").split(":")[1], 16)
+        return out
+    return inspect
+
+
+@pytest.mark.points(1)
+@pytest.mark.emulators("qemu")      # needs QEMU's monitor
+def test_demand_paging_walks_through_allocated_frames(lesson, boot):
+    """Parked at the end, with a fault address the harness chose, QEMU's
+    own walk agrees: the page the #PF handler mapped is the model's first
+    frame and holds the byte the lesson wrote, and the three page tables
+    vmm_map() created for it (PDPT, PD, PT) are the model's next three:
+    vmm.c's tables come from the allocator, in the policy's order."""
+    kernel = kernel_end(lesson)
+    regions = expected_regions(e820_usable(boot, SMALL_MIB), kernel)
+    # From 512 GiB on, PML4[0] (lesson 03's first GiB) is not on the way:
+    # the walk needs a new PDPT, PD and PT.
+    address = RNG.randrange(1 << 39, 1 << 47)
+    magic = RNG.randrange(1, 1 << 64)
+    result = boot(memory_mib=SMALL_MIB, params={
+        "park": 1, "fault_address": address, "magic": magic},
+        until=r"\[kit\] parked",
+        monitor_commands=walk_inspect(address, SMALL_MIB))
+    assert result.outcome == "stopped", result.diagnosis
+    model = BuddyModel(regions)
+    frame, pdpt, pd, pt = (model.take(0) * PAGE for _ in range(4))
+    mon = result.monitor
+    assert [e & ADDR for e in mon["entries"]] == [pdpt, pd, pt, frame]
+    assert int(mon["gpa"].split(":")[1], 16) == frame + (address & (PAGE - 1))
+    assert mon["byte"] == magic & 0xFF
+    assert f"pf: mapped page {address & ~(PAGE - 1):#x} -> physical " \
+        f"{frame:#x}," in result.serial
 
 
 @pytest.mark.points(1)

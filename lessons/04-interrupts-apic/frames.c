@@ -45,11 +45,13 @@ static uint64_t *bitmap[FRAMES_MAX_ORDER + 1];   /**< one per order */
 static uint64_t bitmap_bits[FRAMES_MAX_ORDER + 1]; /**< blocks per order */
 static uint64_t free_frames;
 
+/** @p x rounded up to a whole frame. */
 static uint64_t align_up(uint64_t x)
 {
 	return (x + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
 }
 
+/** @p x rounded down to a whole frame. */
 static uint64_t align_down(uint64_t x)
 {
 	return x & ~(uint64_t)(PAGE_SIZE - 1);
@@ -63,6 +65,7 @@ static int is_free(unsigned int order, uint64_t index)
 	return bitmap[order][index / 64] >> (index % 64) & 1;
 }
 
+/** Set (@p free) or clear the bit of block @p index of @p order. */
 static void mark(unsigned int order, uint64_t index, int free)
 {
 	uint64_t bit = 1ULL << (index % 64);
@@ -105,8 +108,21 @@ static void free_range(uint64_t base, uint64_t end)
 	}
 }
 
+/** Non-zero if [base, end) overlaps a region kept already. */
+static int overlaps(uint64_t base, uint64_t end)
+{
+	for (unsigned int i = 0; i < region_count; i++)
+		if (base < regions[i].end && regions[i].base < end)
+			return 1;
+	return 0;
+}
+
 /** Keep the usable E820 ranges, page-aligned inside, cut below 1 GiB and
- * above the kernel; return the end of the highest one. */
+ * above the kernel; return the end of the highest one. E820 promises no
+ * order and, on some firmware, lists RAM twice: a range that overlaps one
+ * kept already is left out, or its frames would be freed twice. (ACPI
+ * 6.5, 15 "System Address Map Interfaces", defines the map and its types.)
+ */
 static uint64_t collect_regions(void)
 {
 	uint64_t kernel_end = align_up((uint64_t)(uintptr_t)__bss_end);
@@ -125,7 +141,8 @@ static uint64_t collect_regions(void)
 			base = kernel_end;
 		if (end > FRAMES_LIMIT)
 			end = FRAMES_LIMIT;
-		if (base >= end || region_count == FRAMES_MAX_REGIONS)
+		if (base >= end || region_count == FRAMES_MAX_REGIONS ||
+		    overlaps(base, end))
 			continue;
 		regions[region_count++] = (struct frames_region){ base, end };
 		if (end > top)
@@ -230,11 +247,17 @@ void frames_free(uint64_t base, unsigned int order)
 			base < map_base + map_pages * PAGE_SIZE))
 		panic("frames: free of 0x%llx, which is not ours",
 		      (unsigned long long)base);
-	/* Free already, alone or inside a larger free block? */
-	for (unsigned int k = order; k <= FRAMES_MAX_ORDER; k++)
-		if (is_free(k, frame >> k))
-			panic("frames: 0x%llx freed twice",
-			      (unsigned long long)base);
+	/* Free already: the block itself, a larger free block holding it, or
+	 * a smaller one inside it (2^(order - k) blocks of each order k)? */
+	for (unsigned int k = 0; k <= FRAMES_MAX_ORDER; k++) {
+		uint64_t first = frame >> k;
+		uint64_t count = k < order ? 1ULL << (order - k) : 1;
+
+		for (uint64_t i = first; i < first + count; i++)
+			if (is_free(k, i))
+				panic("frames: 0x%llx (order %u) freed twice",
+				      (unsigned long long)base, order);
+	}
 	free_block(order, frame >> order);
 }
 
