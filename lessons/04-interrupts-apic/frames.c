@@ -15,8 +15,9 @@
  * belongs to. Finding the buddy is flipping bit 0 of i; finding the lowest
  * free block is finding the first set bit. The bitmaps cover frames 0 up
  * to the end of the highest usable range, about two bits a frame (1 + 1/2
- * + 1/4 ...): 64 KiB for the whole first GiB, too much for the 512 KiB
- * below LOAD_LIMIT that the image must fit in. So the allocator's first
+ * + 1/4 ...): 64 KiB for the whole first GiB, sized for the machine only
+ * now, and too much to add to an image that must end below LOAD_LIMIT
+ * (lesson 11's already takes 356 KiB of the 480). So the allocator's first
  * allocation is its own: a few frames of the first usable range that fits
  * them, taken before any block is free.
  */
@@ -33,8 +34,8 @@ extern char __bss_end[];
 
 /** A range of usable frames: [base, end), both page-aligned. */
 struct frames_region {
-	uint64_t base;
-	uint64_t end;
+	uint64_t base;  /**< its first frame's address */
+	uint64_t end;   /**< the address after its last frame */
 };
 
 static struct frames_region regions[FRAMES_MAX_REGIONS];
@@ -43,7 +44,7 @@ static uint64_t map_base;                 /**< physical: the bitmaps */
 static uint64_t map_pages;                /**< their size in frames */
 static uint64_t *bitmap[FRAMES_MAX_ORDER + 1];   /**< one per order */
 static uint64_t bitmap_bits[FRAMES_MAX_ORDER + 1]; /**< blocks per order */
-static uint64_t free_frames;
+static uint64_t free_frames;              /**< frames in free blocks */
 
 /** @p x rounded up to a whole frame. */
 static uint64_t align_up(uint64_t x)

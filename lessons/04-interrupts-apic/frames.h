@@ -3,11 +3,13 @@
  * @brief The physical frame allocator: a buddy allocator built from E820.
  * @ingroup lesson04
  *
- * A frame is a 4 KiB page of physical memory. frames_init() takes every
- * range the BIOS's E820 map calls usable (lesson 02's e820.asm read it in
- * real mode), keeps out everything from physical 0 up to the end of the
- * kernel's image and .bss, and hands the rest out in blocks of 2^order
- * frames, order 0 (4 KiB) to FRAMES_MAX_ORDER (4 MiB). vmm.c takes its page
+ * A frame is a 4 KiB page of physical memory, the smallest page a
+ * page-table entry maps (SDM Vol. 3A, 4.5 "4-Level Paging": a PTE holds
+ * its address bits 51:12). frames_init() takes every range the BIOS's
+ * E820 map calls usable (lesson 02's e820.asm read it in real mode), keeps
+ * out everything from physical 0 up to the end of the kernel's image and
+ * .bss, and hands the rest out in blocks of 2^order frames, order 0
+ * (4 KiB) to FRAMES_MAX_ORDER (4 MiB). vmm.c takes its page
  * tables and demand-mapped pages from here instead of a fixed pool.
  *
  * The policy, which the harness models in Python (tests/test_04_frames.py):
