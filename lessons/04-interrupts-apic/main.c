@@ -12,6 +12,7 @@
 #include "acpi.h"
 #include "console.h"
 #include "demo.h"
+#include "frames.h"
 #include "gdt64.h"
 #include "idt.h"
 #include "ioapic.h"
@@ -52,6 +53,8 @@ void kernel_main(void)
 	gdt64_init();                   /* lesson 03: the GDT and the TSS */
 	idt_init();
 	stack_guard_init();
+	frames_init();                  /* physical frames, from E820 */
+	frames_report();
 
 	if (param_scenario > SCENARIO_UNHANDLED_GP) {
 		kprintf("scenario %u: choose 0 (the lesson), 1 (stack overflow) "
@@ -64,6 +67,8 @@ void kernel_main(void)
 		demo_unhandled_gp();
 		power_off(POWER_FAIL);
 	}
+	if (frames_stress() < 0)
+		power_off(POWER_FAIL);
 	demo_breakpoint();
 	demo_invalid_opcode();
 	demo_divide_error();

@@ -1,13 +1,15 @@
 /**
  * @file vmm.c
- * @brief Create page-table entries on demand, from a static pool of pages.
+ * @brief Create page-table entries on demand, from the frame allocator.
  * @ingroup lesson04
  *
  * The walk is lesson 03's (paging.c), with one difference: where an entry is
- * not present we allocate a zeroed table from the pool and point the entry
- * at it. Every table is physical memory in the first GiB, which the higher
- * half maps, so phys_to_virt() lets us write to it.
+ * not present we allocate a zeroed table from the frame allocator
+ * (frames.c) and point the entry at it. Every frame is physical memory in
+ * the first GiB, which the higher half maps, so phys_to_virt() lets us
+ * write to it.
  */
+#include "frames.h"
 #include "kprintf.h"
 #include "power.h"
 #include "string.h"
@@ -15,21 +17,17 @@
 #include "x86.h"
 
 /** @{ */
-#define VMM_POOL_PAGES 16       /**< page tables and demand-mapped frames */
 #define FIRST_GIB 0x40000000ULL /**< what lesson 03 maps at KERNEL_VMA */
 /** @} */
 
-/** The pages vmm_alloc_page() hands out, in .bss: physical memory in the
- * first GiB, like the rest of the kernel. */
-static uint8_t pool[VMM_POOL_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-static unsigned int pool_used;  /**< pages handed out so far */
-
 uint64_t vmm_alloc_page(void)
 {
-	if (pool_used == VMM_POOL_PAGES)
-		panic("vmm: all %u pool pages are in use", VMM_POOL_PAGES);
-	memset(pool[pool_used], 0, PAGE_SIZE);
-	return virt_to_phys(pool[pool_used++]);
+	uint64_t page = frames_alloc(0);
+
+	if (!page)
+		panic("vmm: no free physical page left");
+	memset(phys_to_virt(page), 0, PAGE_SIZE);
+	return page;
 }
 
 /** The index of @p va in the table at @p level (0 = PML4 ... 3 = PT). */

@@ -7,8 +7,7 @@
  * lesson needs more: the local APIC's registers at 0xFEE00000 and the I/O
  * APIC's at 0xFEC00000 (near 4 GiB), ACPI tables that may lie above 1 GiB,
  * and a page the page-fault handler maps on demand. New page tables come
- * from a small pool of pages in .bss: enough for a few mappings, with no
- * general physical memory allocator (a later chapter's job).
+ * from the frame allocator (frames.h), one 4 KiB frame each.
  */
 #ifndef LESSON04_VMM_H
 #define LESSON04_VMM_H
@@ -21,8 +20,8 @@
 /** Flags for device registers: writable, caching disabled (SDM 11.12.3). */
 #define PTE_MMIO (PTE_RW | PTE_PCD | PTE_PWT)
 
-/** A zeroed 4 KiB page from the pool; its physical address. Panics when the
- * pool is empty. */
+/** A zeroed 4 KiB page from the frame allocator; its physical address.
+ * Panics when no frame is left. */
 uint64_t vmm_alloc_page(void);
 
 /** Map the 4 KiB page at virtual @p va to physical @p pa with @p flags

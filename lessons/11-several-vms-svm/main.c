@@ -11,6 +11,7 @@
  * one ended.
  */
 #include "console.h"
+#include "frames.h"
 #include "gdt64.h"
 #include "idt.h"
 #include "kprintf.h"
@@ -36,6 +37,7 @@ void kernel_main(void)
 	kprintf("Lesson 11: several VMs share one CPU, under AMD-V\n");
 	gdt64_init();
 	idt_init();                     /* lesson 04's exception reports */
+	frames_init();                  /* lesson 04: vmm.c's page tables */
 	svm_detect();                   /* APM 15.4: CPUID, VM_CR.SVMDIS */
 	features = svm_caps_report();   /* CPUID Fn8000_000A */
 	svm_enable();                   /* APM 15.4, 15.30.4: EFER.SVME */
