@@ -157,8 +157,14 @@ def test_typed_keys_come_back_in_order(boot, emulator, route):
     else:
         assert "pic: irq 0 and 1 unmasked (masks 0xfc 0xff): vectors 0x20 " \
             "and 0x21 through LINT0 (lvt 0x700, ExtINT)" in text
-    parked = text[:text.index("[kit] parked") + len("[kit] parked\n")]
-    assert screen_of(result.monitor[XP_SCREEN]) == screen_model(parked)
+    # kputc() writes each character to COM1, then to the screen, so when the
+    # harness sees "[kit] parked" on COM1 and stops the guest, the screen may
+    # still lack the end of that last line (or its scroll): any prefix of it.
+    done = text[:text.index("[kit] parked")]
+    screen = screen_of(result.monitor[XP_SCREEN])
+    assert any(screen == screen_model(done + "[kit] parked\n"[:n])
+               for n in range(len("[kit] parked\n") + 1)), \
+        (screen, screen_model(done + "[kit] parked\n"))
 
 
 @pytest.mark.points(1)
