@@ -49,6 +49,7 @@
 #define POWER_FAIL_GUEST_EXCEPTION 15 /**< lesson 10: a VM's fault exited */
 #define POWER_FAIL_BUDGET 16          /**< a VM spun for its whole budget */
 #define POWER_FAIL_PARAM 17           /**< a patched parameter is out of range */
+#define POWER_FAIL_HOST_SMP 18        /**< lesson 07 on: processors it cannot confine */
 /** @} */
 
 /**

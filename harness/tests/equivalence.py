@@ -52,6 +52,35 @@ DIFFERENCES: dict[str, str] = {
     "test_04_smp.py::test_x2apic_icr_starts_the_aps[bochs-under-09]":
         "the machine's CPU is the one lesson 09's hypervisor needs, Bochs' "
         "Ryzen, which has no x2APIC; the test expects Bochs' Skylake-X",
+    # More than one processor: the hypervisor will not host.
+    "test_04_smp.py::test_every_processor_arrives_once[*-under-*-2]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
+    "test_04_smp.py::test_every_processor_arrives_once[*-under-*-4]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
+    "test_04_smp.py::test_qemu_sees_the_aps_parked[*-under-*]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
+    "test_04_smp.py::test_an_ap_that_never_arrives_is_named[*-under-*]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
+    "test_04_smp.py::test_x2apic_icr_starts_the_aps[bochs-under-07]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
+    "test_04_smp.py::test_smp_off_leaves_the_aps_alone[*-under-*]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
+    "test_04_smp.py::test_bad_smp_parameters_are_refused[*-under-*]":
+        "the hypervisors confine one processor and refuse a machine with "
+        "more (processors.c, POWER_FAIL_HOST_SMP): a guest could start the "
+        "others outside any VM, so the guest never runs",
     "test_03_long_mode.py::test_cpu_identity_is_the_one_qemu_was_given"
     "[qemu-under-09]":
         "the CPU model this test gives QEMU (qemu64 with Intel's vendor) "

@@ -243,6 +243,24 @@ def test_without_a_guest_disk_it_says_so(boot):
 
 
 @pytest.mark.points(1)
+def test_a_machine_with_more_processors_is_refused(hosted):
+    """The hypervisor confines the one processor it runs on. On a machine
+    with N > 1 (N drawn by the run, given to the emulator) the guest could
+    start the other N - 1 outside any VM, as lesson 04's smp_start() does,
+    so the hypervisor refuses before it moves or starts anything: one line
+    with N and N - 1, POWER_FAIL_HOST_SMP, and lesson 04 never runs."""
+    cpus = RNG.randrange(2, 5)
+    result = hosted(lessons.find("04").image, cpus=cpus)
+    assert result.outcome == "fail", result.diagnosis
+    host = result.host["serial"]
+    assert f"[hv] the MADT lists {cpus} processors; this hypervisor " \
+        f"confines one, and a guest could start the other {cpus - 1} " \
+        "outside any VM" in host, host[-2000:]
+    assert f"(status {POWER['POWER_FAIL_HOST_SMP']})" in host, host[-2000:]
+    assert "---- guest ----" not in host and not result.serial, host[-2000:]
+
+
+@pytest.mark.points(1)
 def test_the_guest_disk_is_the_native_image_byte_for_byte(native, hosted):
     """The guest's disk is exactly the (patched) image a native boot of
     the same lesson uses, and its COM1 bytes arrive exactly as natively:

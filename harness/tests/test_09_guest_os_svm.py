@@ -18,6 +18,7 @@ from test_07_guest_os import (  # noqa: F401 (collected here again)
     test_reading_hidden_memory_is_a_nested_fault_there,
     test_an_intercepted_instruction_is_stopped_and_named,
     test_without_a_guest_disk_it_says_so,
+    test_a_machine_with_more_processors_is_refused,
     test_the_guest_disk_is_the_native_image_byte_for_byte,
     test_exits_are_counted_by_reason,
     test_what_a_guest_sees_of_its_cpu,

@@ -68,6 +68,10 @@ extern uint64_t hidden_base;
 /** Find the top of RAM in the E820 map, move there, switch page tables. */
 void hv_relocate(void);
 
+/** Power off with POWER_FAIL_HOST_SMP unless the MADT lists exactly one
+ * processor: a guest could start any other outside the VM (processors.c). */
+void hv_one_processor(void);
+
 /* ---- guest_e820.c -------------------------------------------------- */
 
 /** The E820 map the guest reads: the BIOS's, without the hidden range. */

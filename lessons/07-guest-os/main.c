@@ -36,6 +36,7 @@ void kernel_main(void)
 	kprintf("[hv] Lesson 07: a hypervisor whose guest is another lesson\n");
 	gdt64_init();
 	idt_init();                     /* lesson 04's exception reports */
+	hv_one_processor();             /* processors.c: no AP to escape */
 	guest_caching_guard();          /* vmx_guest.c: caching on */
 	vmx_detect();                   /* SDM 23.6 */
 	hv_relocate();                  /* relocate.c: to the top of RAM */

@@ -28,6 +28,7 @@ void kernel_main(void)
 	kprintf("[hv] Lesson 09: lesson 07's hypervisor on AMD-V (SVM)\n");
 	gdt64_init();
 	idt_init();                     /* lesson 04's exception reports */
+	hv_one_processor();             /* processors.c: no AP to escape */
 	svm_detect();                   /* APM 15.4: CPUID, VM_CR.SVMDIS */
 	if (!(svm_caps_report() & SVM_FEATURE_NPT)) {    /* Fn8000_000A */
 		kprintf("[hv] no nested paging (CPUID Fn8000_000A EDX[0]): "
