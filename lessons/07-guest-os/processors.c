@@ -33,11 +33,10 @@
 
 /** The MADT's entries start after its 44-byte header (ACPI 5.2.12). */
 #define MADT_ENTRIES_OFFSET sizeof(struct acpi_table_madt)
-/** Where each processor entry keeps its flags: after type, length, the
- * ACPI UID and the APIC ID (type 0); after two reserved bytes and the
- * 32-bit x2APIC ID (type 9). */
-#define LOCAL_APIC_FLAGS 4
-#define LOCAL_X2APIC_FLAGS 8
+/** Where each processor entry keeps its flags. @{ */
+#define LOCAL_APIC_FLAGS 4    /**< type 0: after type, length, UID, APIC ID */
+#define LOCAL_X2APIC_FLAGS 8  /**< type 9: after 2 reserved bytes, x2APIC ID */
+/** @} */
 
 /** How many processors the MADT says could run. */
 static unsigned int madt_processors(const struct acpi_table_header *t)
