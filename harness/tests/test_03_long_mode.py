@@ -312,3 +312,10 @@ def test_no_long_mode_is_refused_clearly(boot, emulator):
     capable = boot()
     assert capable.passed, capable.diagnosis
     assert "this CPU has no long mode" not in capable.serial
+
+
+# Lesson 02's entry turns the caches on for this lesson too: its tests,
+# run on this lesson's image (the `lesson` fixture is this module's).
+from test_02_caches import (  # noqa: E402,F401 (collected here again)
+    test_bochs_sees_the_entry_turn_the_caches_on,
+    test_caches_are_on_at_the_end)

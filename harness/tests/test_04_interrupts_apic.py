@@ -627,3 +627,10 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run, emulator):
         assert seen.count(0x30) == 5 and seen.count(0x40) >= TIMER_TICKS, seen
         assert seen.index(0x30) > max(i for i, v in enumerate(seen)
                                       if v == 0x40)
+
+
+# Lesson 02's entry turns the caches on for this lesson too: its tests,
+# run on this lesson's image (the `lesson` fixture is this module's).
+from test_02_caches import (  # noqa: E402,F401 (collected here again)
+    test_bochs_sees_the_entry_turn_the_caches_on,
+    test_caches_are_on_at_the_end)

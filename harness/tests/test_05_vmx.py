@@ -255,3 +255,9 @@ def test_cpu_without_vmx_is_refused(boot):
     capable = boot()
     assert capable.passed, capable.diagnosis
     assert "this CPU has no VMX" not in capable.serial
+
+
+# Lesson 02's entry turns the caches on for this lesson too: its test,
+# run on this lesson's image (the `lesson` fixture is this module's).
+from test_02_caches import \
+    test_bochs_sees_the_entry_turn_the_caches_on  # noqa: E402,F401

@@ -224,3 +224,9 @@ def test_a_fault_in_vm1_is_caught_by_the_exception_bitmap(boot, scenario):
     EXCEPTION_NMI), reported by vector name at the faulting instruction's
     RIP, found in VM1's own bytes."""
     vm1.check_fault(boot, LESSON, scenario, "EXCEPTION_NMI")
+
+
+# Lesson 02's entry turns the caches on for this lesson too: its test,
+# run on this lesson's image (the `lesson` fixture is this module's).
+from test_02_caches import \
+    test_bochs_sees_the_entry_turn_the_caches_on  # noqa: E402,F401
