@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 
+#include "console.h"
 #include "kprintf.h"
 #include "param.h"
 #include "power.h"
@@ -28,7 +29,16 @@ void power_off(int status)
 	else
 		kprintf("\n[kit] power off: FAIL (status %d)\n", status);
 	if (param_park) {
-		kprintf("[kit] parked\n");
+		static const char parked[] = "[kit] parked\n";
+
+		/* The screen first, then COM1 (kputc() does the opposite): the
+		 * harness reads the screen once it sees this line on COM1, so
+		 * the screen, and the scroll the last newline may cause, must
+		 * be finished by then. */
+		for (const char *p = parked; *p; p++)
+			console_putc(*p);
+		for (const char *p = parked; *p; p++)
+			serial_putc(*p);
 		serial_drain();
 		for (;;) {
 			cli();
