@@ -307,6 +307,15 @@ def guest_number(value: int, low: int, high: int, what: str) -> int:
     return value
 
 
+def map_symbol(lesson, name: str) -> int:
+    """The address of symbol @name in @lesson's link map (disk.map), a
+    function's or variable's line or a linker script's `name = .`."""
+    m = re.search(r"^\s+0x([0-9a-f]+)\s+" + re.escape(name) + r"(?: = .*)?$",
+                  (lesson.build / "disk.map").read_text(), re.M)
+    assert m, f"{name} is not in {lesson.build / 'disk.map'}"
+    return int(m[1], 16)
+
+
 def _read_log(result) -> str:
     """The end of the emulator's log of @result's boot (made with
     keep=True), whose work folder is then removed."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import guest_number
+from conftest import guest_number, map_symbol
 from kit.emulators import Machine, bochs
 from kit.hosted import machine_of
 
@@ -138,13 +138,6 @@ def disassembly(lesson) -> dict:
             insns[int(m[1], 16)] = (bytes.fromhex(m[2].replace(" ", "")),
                                     " ".join(m[3].split()))
     return insns
-
-
-def symbol(lesson, name: str) -> int:
-    m = re.search(r"^\s+0x([0-9a-f]+)\s+" + name + "$",
-                  (lesson.build / "disk.map").read_text(), re.M)
-    assert m, f"{name} is not in disk.map"
-    return int(m[1], 16)
 
 
 def memory_operand_address(instruction: str, regs: dict) -> int:
@@ -358,7 +351,7 @@ def test_stack_overflow_is_a_double_fault_on_its_own_stack(lesson, boot,
     QEMU, its log shows a #PF in the guard page turned into that #DF."""
     result = boot(params={"scenario": 1}, log=True)
     assert result.outcome == "fail", result.diagnosis
-    top = symbol(lesson, "kernel_stack_top")
+    top = map_symbol(lesson, "kernel_stack_top")
     guard = int(re.search(r"guard page 0x([0-9a-f]+) unmapped",
                           result.serial)[1], 16)
     assert guard % PAGE == 0 and top - 16384 <= guard <= top - 2 * PAGE

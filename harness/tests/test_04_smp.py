@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from conftest import map_symbol
 from kit import lessons
 from kit.hosted import machine_of
 
@@ -33,11 +34,7 @@ def constant(name: str) -> int:
 
 
 def symbol(name: str) -> int:
-    lesson = lessons.find(LESSON)
-    m = re.search(r"^\s+0x([0-9a-f]+)\s+" + name + r"(?: = .*)?$",
-                  (lesson.build / "disk.map").read_text(), re.M)
-    assert m, f"{name} is not in disk.map"
-    return int(m[1], 16)
+    return map_symbol(lessons.find(LESSON), name)
 
 
 def madt_ids(result) -> list[int]:

@@ -10,17 +10,16 @@ import re
 
 import pytest
 
+from conftest import map_symbol
 from kit import lessons
 
 LESSON = "08"
 
 
 def kernel_range() -> range:
-    text = (lessons.find(LESSON).build / "disk.map").read_text()
-    start, end = (int(re.search(r"^\s+0x([0-9a-f]+)\s+" + name + r" = ",
-                                text, re.M)[1], 16)
-                  for name in ("__kernel_start", "__kernel_end"))
-    return range(start, end)
+    lesson = lessons.find(LESSON)
+    return range(map_symbol(lesson, "__kernel_start"),
+                 map_symbol(lesson, "__kernel_end"))
 
 
 @pytest.mark.points(1)
