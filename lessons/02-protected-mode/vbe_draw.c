@@ -16,6 +16,7 @@
 #include "power.h"
 #include "vbe.h"
 #include "x86.h"
+#include "xorshift.h"
 
 /** Patchable: the automaton's rule (Wolfram's numbering, as lesson 01). */
 volatile uint8_t param_vbe_rule KIT_PARAM = 30;
@@ -36,15 +37,6 @@ volatile uint32_t param_vbe_seed KIT_PARAM;
 /** @} */
 
 static uint8_t cells[2][VBE_MAX_CELLS];
-
-/** George Marsaglia's xorshift32: the next word of the first row. */
-static uint32_t xorshift32(uint32_t x)
-{
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return x;
-}
 
 /** A colour field of @p size bits at bit @p pos, all ones (full intensity). */
 static uint32_t field(uint8_t size, uint8_t pos)

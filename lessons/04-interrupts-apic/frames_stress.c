@@ -11,8 +11,7 @@
  * address it got, its counts and its free blocks by order must be the
  * model's, to the bit.
  *
- * Each step draws from xorshift32 (Marsaglia, 2003: three shifts and XORs,
- * a full period of 2^32 - 1 for any seed but 0). Two times in three it
+ * Each step draws from xorshift32 (xorshift.h). Two times in three it
  * allocates a block of a random order (if a slot is left to remember it),
  * otherwise it frees a random block it holds.
  */
@@ -21,6 +20,7 @@
 #include "param.h"
 #include "x86.h"           /* BIT(), which paging.h uses */
 #include "paging.h"
+#include "xorshift.h"
 
 /** @{ */
 #define STRESS_SLOTS 64             /**< blocks held at once, at most */
@@ -42,14 +42,10 @@ struct held {
 	unsigned int order;
 };
 
+/** The next word of the run's xorshift32 sequence (xorshift.h). */
 static uint32_t next(uint32_t *state)
 {
-	uint32_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *state = x;
+	return *state = xorshift32(*state);
 }
 
 /** Free what the run still holds, then print the free blocks by order. */
