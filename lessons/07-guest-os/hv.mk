@@ -20,10 +20,11 @@ HV_SOURCES := $(LESSON07)/move.asm $(LESSON07)/relocate.c \
 	$(LESSON07)/guest_e820.c $(LESSON07)/e820_trap.c \
 	$(LESSON07)/guest_exits.c ../06-vmcall/exit_counts.c \
 	$(LESSON07)/bootstrap_image.asm
-# One processor only: processors.c counts the MADT's, through lesson 04's
-# ACPI table finder (which maps a table above the first GiB with vmm.c,
+# One processor only: processors.c counts the MADT's, read by lesson 04's
+# acpi.c and madt.c (acpi.c maps a table above the first GiB with vmm.c,
 # its page tables from frames.c).
 HV_SOURCES += $(LESSON07)/processors.c ../04-interrupts-apic/acpi.c \
-	../04-interrupts-apic/vmm.c ../04-interrupts-apic/frames.c
+	../04-interrupts-apic/madt.c ../04-interrupts-apic/vmm.c \
+	../04-interrupts-apic/frames.c
 # bootstrap.asm reads hv.h's numbers through kit.inc.
 HV_ASM_HEADERS := $(LESSON07)/hv.h

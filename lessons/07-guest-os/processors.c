@@ -23,7 +23,8 @@
  * POWER_FAIL_HOST_SMP, rather than run a guest it cannot hold.
  *
  * The processors are the MADT's entries that are enabled or can be
- * (ACPI 6.x, 5.2.12.2 and 5.2.12.12): the same list lesson 04 starts.
+ * (ACPI 6.x, 5.2.12.2 and 5.2.12.12), as lesson 04's madt_parse() reads
+ * them: the same list its smp_start() starts.
  */
 #include "acpi.h"
 #include "frames.h"
@@ -31,38 +32,23 @@
 #include "kprintf.h"
 #include "power.h"
 
-/** The MADT's entries start after its 44-byte header (ACPI 5.2.12). */
-#define MADT_ENTRIES_OFFSET sizeof(struct acpi_table_madt)
-/** Where each processor entry keeps its flags. @{ */
-#define LOCAL_APIC_FLAGS 4    /**< type 0: after type, length, UID, APIC ID */
-#define LOCAL_X2APIC_FLAGS 8  /**< type 9: after 2 reserved bytes, x2APIC ID */
-/** @} */
-
-/** How many processors the MADT says could run. */
-static unsigned int madt_processors(const struct acpi_table_header *t)
+/** How many processors the MADT lists as enabled or able to be: the
+ * entries madt_parse() kept, and any past those, which count as such. */
+static unsigned int madt_processors(void)
 {
-	const uint8_t *p = (const uint8_t *)t + MADT_ENTRIES_OFFSET;
-	const uint8_t *end = (const uint8_t *)t + t->length;
-	unsigned int n = 0;
+	unsigned int kept = madt.cpus < MADT_MAX_CPUS ? madt.cpus
+						       : MADT_MAX_CPUS;
+	unsigned int n = madt.cpus - kept;
 
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		uint32_t flags = 0;
-
-		if (p[0] == ACPI_MADT_TYPE_LOCAL_APIC && p[1] >= 8)
-			flags = *(const uint32_t *)(p + LOCAL_APIC_FLAGS);
-		else if (p[0] == ACPI_MADT_TYPE_LOCAL_X2APIC && p[1] >= 12)
-			flags = *(const uint32_t *)(p + LOCAL_X2APIC_FLAGS);
-		if (flags & (ACPI_MADT_ENABLED | ACPI_MADT_ONLINE_CAPABLE))
+	for (unsigned int i = 0; i < kept; i++)
+		if (madt.cpu[i].flags &
+		    (ACPI_MADT_ENABLED | ACPI_MADT_ONLINE_CAPABLE))
 			n++;
-		p += p[1];
-	}
 	return n;
 }
 
 void hv_one_processor(void)
 {
-	const struct acpi_table_header *t;
-	uint64_t pa;
 	unsigned int n;
 
 	/* acpi.c maps a table above the first GiB through vmm.c, whose page
@@ -70,12 +56,12 @@ void hv_one_processor(void)
 	 * whatever frames they took) behind when it moves (relocate.c): they
 	 * serve this check only. */
 	frames_init();
-	if (acpi_init() < 0 || !(t = acpi_find_table("APIC", &pa))) {
+	if (acpi_init() < 0 || madt_parse() < 0) {      /* lesson 04's */
 		kprintf("[hv] no MADT: cannot tell how many processors there "
 			"are to confine\n");
 		power_off(POWER_FAIL_HOST_SMP);
 	}
-	n = madt_processors(t);
+	n = madt_processors();
 	if (n == 1)
 		return;
 	if (n == 0) {
