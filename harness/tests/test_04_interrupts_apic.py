@@ -60,6 +60,9 @@ def random_timer(rng) -> tuple[int, int]:
 MAGIC = RNG.getrandbits(64)
 FAULT_ADDRESS = random_fault_address(RNG)
 TIMER_HZ, TIMER_TICKS = random_timer(RNG)
+# PIT interrupts delivered after lesson 04 masked IRQ 0 (an edge already
+# sent): a slow mask lets through one or two, not this many.
+PIT_LATE_MAX = 5
 LDT_SELECTOR = 0x427D               # LDT index 0x84f, RPL 1: it faults
 MAIN_RUN = {"magic": MAGIC, "fault_address": FAULT_ADDRESS,
             "timer_hz": TIMER_HZ, "timer_ticks": TIMER_TICKS}
@@ -594,8 +597,12 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run, emulator):
     paced by the PIT (1 kHz: the 2nd to 5th span at least half of its 3
     periods: QEMU delivers timer interrupts late and bunched on a busy
     host, but a storm of spurious ones would be far faster), and the pin is
-    masked again. On QEMU, its log shows the five on vector 0x30, after
-    the APIC timer's ticks on 0x40."""
+    masked again. An edge that came between the 5th and the mask is
+    still delivered (the mask stops the pin, not what the I/O APIC already
+    sent): the lesson waits 3 ms after the mask and reports those too. On
+    QEMU, its log must show exactly that many on vector 0x30 in the whole
+    run, after the APIC timer's ticks on 0x40: none came later, so the mask
+    held."""
     text = main_run.serial
     madt = madt_lines(main_run)
     gsi = next(g for b, irq, g, _ in madt["overrides"] if irq == 0)
@@ -610,14 +617,20 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run, emulator):
     # The ID in the I/O APIC's own register is the one the MADT gives.
     assert re.search(rf"^ioapic: id {ioapic_id}, ", text, re.M)
     assert int(m[5], 16) == 0x30 | bsp << 56        # fixed, physical, edge
-    m = re.search(r"ioapic: 5 interrupts from the PIT \(1000 Hz\) on vector "
-                  r"0x30; 2nd to 5th: (\d+) us; irq 0 masked again", text)
+    m = re.search(r"^ioapic: 5 interrupts from the PIT \(1000 Hz\) on vector "
+                  r"0x30; 2nd to 5th: (\d+) us; irq 0 masked again"
+                  r"(?: \((\d+) more came before the mask took\))?$",
+                  text, re.M)
     assert m, text
     assert int(m[1]) >= 1500
+    late = int(m[2] or 0)
+    # A storm of spurious interrupts would be many; a slow mask, a few.
+    assert late < PIT_LATE_MAX, m[0]
     if machine_of(emulator) == "qemu":
         seen = [e["vector"] for e in qemu_events(main_run)
                 if e["vector"] >= 32]
-        assert seen.count(0x30) == 5 and seen.count(0x40) >= TIMER_TICKS, seen
+        assert seen.count(0x30) == 5 + late, (late, seen)
+        assert seen.count(0x40) >= TIMER_TICKS, seen
         assert seen.index(0x30) > max(i for i, v in enumerate(seen)
                                       if v == 0x40)
 

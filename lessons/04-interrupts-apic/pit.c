@@ -51,3 +51,18 @@ void pit_periodic_start(uint16_t count)
 	outb(PIT_CH0, count & 0xFF);
 	outb(PIT_CH0, count >> 8);
 }
+
+uint32_t pit_wait_us(uint32_t us, volatile uint32_t *flag)
+{
+	uint64_t goal = (uint64_t)us * PIT_HZ / 1000000, elapsed = 0;
+	uint16_t last, now;
+
+	pit_clock_start();
+	last = pit_clock_read();
+	while (elapsed < goal && !(flag && *flag)) {
+		now = pit_clock_read();
+		elapsed += (uint16_t)(last - now);  /* it counts down, mod 2^16 */
+		last = now;
+	}
+	return flag ? *flag : 0;
+}

@@ -39,4 +39,12 @@ uint16_t pit_clock_read(void);
  * @p count input clocks. */
 void pit_periodic_start(uint16_t count);
 
+/**
+ * Spin until @p us microseconds have passed on channel 2 (restarted by
+ * pit_clock_start()), or sooner, once @p flag (if not NULL) is non-zero.
+ * Interrupts keep arriving meanwhile if they are on. @return *flag, or 0
+ * without one.
+ */
+uint32_t pit_wait_us(uint32_t us, volatile uint32_t *flag);
+
 #endif

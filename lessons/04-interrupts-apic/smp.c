@@ -45,25 +45,6 @@ volatile uint8_t param_smp KIT_PARAM = 1;
  * timeout at work), or SMP_NO_STALL. */
 volatile uint8_t param_smp_stall KIT_PARAM = SMP_NO_STALL;
 
-/**
- * Spin until @p us microseconds have passed on the PIT, or sooner, once
- * @p flag (if not NULL) is non-zero. @return *flag, or 0 without one.
- */
-static uint32_t wait_us(uint32_t us, volatile uint32_t *flag)
-{
-	uint64_t goal = (uint64_t)us * PIT_HZ / 1000000, elapsed = 0;
-	uint16_t last, now;
-
-	pit_clock_start();
-	last = pit_clock_read();
-	while (elapsed < goal && !(flag && *flag)) {
-		now = pit_clock_read();
-		elapsed += (uint16_t)(last - now);  /* it counts down, mod 2^16 */
-		last = now;
-	}
-	return flag ? *flag : 0;
-}
-
 /** The argument block in the trampoline's copy, below 1 MiB. */
 static struct smp_ap_args *trampoline_args(void)
 {
@@ -101,12 +82,12 @@ static int start_ap(unsigned int cpu, uint32_t apic_id)
 	args->cpu = cpu;
 
 	lapic_send_ipi(apic_id, APIC_DM_INIT | APIC_INT_ASSERT);
-	wait_us(SMP_INIT_DELAY_US, NULL);
+	pit_wait_us(SMP_INIT_DELAY_US, NULL);
 	for (int sipi = 0; sipi < 2; sipi++) {
 		lapic_send_ipi(apic_id, APIC_DM_STARTUP | SMP_SIPI_VECTOR);
-		wait_us(SMP_SIPI_DELAY_US, NULL);
+		pit_wait_us(SMP_SIPI_DELAY_US, NULL);
 	}
-	if (wait_us(SMP_AP_TIMEOUT_US, &smp_arrived[cpu]))
+	if (pit_wait_us(SMP_AP_TIMEOUT_US, &smp_arrived[cpu]))
 		return 1;
 
 	print_lock();               /* it may be printing right now */
