@@ -599,7 +599,7 @@ def test_pit_interrupt_arrives_through_the_ioapic(main_run, emulator):
     host, but a storm of spurious ones would be far faster), and the pin is
     masked again. An edge that came between the 5th and the mask is
     still delivered (the mask stops the pin, not what the I/O APIC already
-    sent): the lesson waits 3 ms after the mask and reports those too. On
+    sent): the lesson waits 1 ms after the mask and reports those too. On
     QEMU, its log must show exactly that many on vector 0x30 in the whole
     run, after the APIC timer's ticks on 0x40: none came later, so the mask
     held."""

@@ -20,7 +20,7 @@
 #define PIT_IRQ_VECTOR 0x30   /**< ISA IRQ 0 through the I/O APIC */
 #define PIT_IRQ_HZ 1000       /**< channel 0's rate for the demonstration */
 #define PIT_IRQ_COUNT 5       /**< interrupts to wait for */
-#define PIT_IRQ_SETTLE_US 3000 /**< after the mask: time for a late one */
+#define PIT_IRQ_SETTLE_US 1000 /**< after the mask: time for a late one */
 /** @} */
 
 static volatile uint32_t pit_irqs;      /**< IRQ 0 interrupts so far */
