@@ -8,6 +8,10 @@ LESSON      ?=
 EMU         ?=
 HOLD        ?=
 GUEST       ?=
+PARAMS      ?=
+GUEST_PARAMS ?=
+CPUS        ?=
+MEMORY      ?=
 PYTEST_ARGS ?=
 JOBS        ?= 2
 BENCH_RUNS  ?= 7
@@ -27,6 +31,8 @@ help:
 	@echo "                     boot a lesson (default: the most advanced one)"
 	@echo "make run LESSON=07 [GUEST=01..04]"
 	@echo "                     lesson 07's hypervisor with a lesson as its guest"
+	@echo "make run ... [PARAMS='NAME=VALUE ...'] [GUEST_PARAMS='...'] [CPUS=N] [MEMORY=MiB]"
+	@echo "                     patch parameters (a lesson README's table), size the machine"
 	@echo "make debug [LESSON=NN] [EMU=qemu|bochs]"
 	@echo "                     a lesson under GDB (QEMU) or Bochs' debugger"
 	@echo "make test [PYTEST_ARGS='-k lesson01 -m qemu']"
@@ -54,7 +60,8 @@ deps:
 
 run: all
 	@$(KIT) run --lesson '$(LESSON)' --emu '$(EMU)' --guest '$(GUEST)' \
-		$(if $(HOLD),--hold)
+		--params '$(PARAMS)' --guest-params '$(GUEST_PARAMS)' \
+		--cpus '$(CPUS)' --memory '$(MEMORY)' $(if $(HOLD),--hold)
 
 debug: all
 	@$(KIT) debug --lesson '$(LESSON)' --emu '$(EMU)'
