@@ -33,7 +33,7 @@ help:
 	@echo "                     lesson 07's hypervisor with a lesson as its guest"
 	@echo "make run ... [PARAMS='NAME=VALUE ...'] [GUEST_PARAMS='...'] [CPUS=N] [MEMORY=MiB]"
 	@echo "                     patch parameters (a lesson README's table), size the machine"
-	@echo "make debug [LESSON=NN] [EMU=qemu|bochs]"
+	@echo "make debug [LESSON=NN] [EMU=qemu|bochs] [PARAMS=...] [CPUS=N] [MEMORY=MiB]"
 	@echo "                     a lesson under GDB (QEMU) or Bochs' debugger"
 	@echo "make test [PYTEST_ARGS='-k lesson01 -m qemu']"
 	@echo "                     build, then run every test on every emulator"
@@ -64,7 +64,8 @@ run: all
 		--cpus '$(CPUS)' --memory '$(MEMORY)' $(if $(HOLD),--hold)
 
 debug: all
-	@$(KIT) debug --lesson '$(LESSON)' --emu '$(EMU)'
+	@$(KIT) debug --lesson '$(LESSON)' --emu '$(EMU)' --params '$(PARAMS)' \
+		--cpus '$(CPUS)' --memory '$(MEMORY)'
 
 test: all
 	@$(DEPS) ensure test sandbox

@@ -5,6 +5,7 @@
                        [--cpus N] [--memory MIB]
     python3 -m kit bench [--runs N]
     python3 -m kit debug [--lesson NN] [--emu qemu|bochs] [--batch FILE]
+                         [--params "..."] [--cpus N] [--memory MIB]
     python3 -m kit screenshots [--out DIR]       (make screenshots)
     python3 -m kit docs [--out DIR] [--no-screenshots]   (make docs)
 """
@@ -20,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import emu, emulators, lessons
+from . import emu, emulators, lessons, machine_args
 from .emulators.base import kit_constants
 
 DEPS = lessons.ROOT / "common" / "tools" / "deps.sh"
@@ -41,68 +42,6 @@ def pick_display(emulator: str) -> tuple[str, bool]:
     return emulators.runner(emulator).display(window, terminal)
 
 
-RUN_CPUS = range(1, 9)          # make run CPUS=: what both emulators boot
-RUN_MEMORY_MIB = range(16, 2049)    # make run MEMORY=
-
-
-def parse_params(text: str, lesson, option: str) -> dict:
-    """{name: value} from `make run`'s "NAME=VALUE ..." for @lesson, every
-    name and value checked against its params.json: a number (decimal or
-    0x...) for a number, text for text (NUL-padded to its size). Exits with
-    one line saying what is wrong, before anything boots."""
-    if not text.strip():
-        return {}
-    where = lesson.build / "params.json"
-    known = emu.load_params(where) if where.exists() else {}
-    values = {}
-    for item in text.split():
-        name, equals, value = item.partition("=")
-        if not equals or not name:
-            sys.exit(f"run: {option}: {item!r} is not NAME=VALUE")
-        entry = known.get(name)
-        if entry is None:
-            sys.exit(f"run: {option}: lesson {lesson.number} has no "
-                     f"parameter {name!r}; it has "
-                     f"{', '.join(sorted(known)) or 'none'} (its README's "
-                     "table of parameters says what each does)")
-        if entry["type"] == "uint":
-            try:
-                number = int(value, 0)
-            except ValueError:
-                sys.exit(f"run: {option}: {name}={value}: a number, "
-                         "decimal or 0x...")
-        else:
-            if len(value) > entry["size"] or not value.isascii():
-                sys.exit(f"run: {option}: {name}: at most {entry['size']} "
-                         "ASCII characters")
-            number = value.ljust(entry["size"], "\0")
-        try:
-            emu.encode_param(entry, number)
-        except ValueError as e:
-            sys.exit(f"run: {option}: {e}")
-        values[name] = number
-    return values
-
-
-def patched_copy(image: Path, lesson, values: dict, work: Path) -> Path:
-    """@image with @values patched in, written into @work (for a hypervisor,
-    which emu.boot() does not patch: it patches only the guest)."""
-    data = bytearray(image.read_bytes())
-    emu.patch_image(data, emu.load_params(lesson.build / "params.json"),
-                    values)
-    out = work / f"{lesson.name}.img"
-    out.write_bytes(bytes(data))
-    return out
-
-
-def run_number(text: str, option: str, allowed: range) -> int:
-    """make run's CPUS= or MEMORY=, checked; exits with one line if bad."""
-    if not text.isdigit() or int(text) not in allowed:
-        sys.exit(f"run: {option}={text}: choose {allowed.start}-"
-                 f"{allowed.stop - 1}")
-    return int(text)
-
-
 def cmd_run(args) -> int:
     lesson = lessons.find(args.lesson)
     emulator = args.emu or lesson.emulators[0]
@@ -117,9 +56,8 @@ def cmd_run(args) -> int:
     ensure_emulator(emulator)
     if not lesson.image.exists():
         sys.exit(f"run: {lesson.image} is missing: run make first")
-    cpus = run_number(args.cpus or "1", "CPUS", RUN_CPUS)
-    memory = run_number(args.memory or "32", "MEMORY", RUN_MEMORY_MIB)
-    params = parse_params(args.params, lesson, "PARAMS")
+    setup = machine_args.setup(lesson, args.params, args.cpus, args.memory,
+                               "run")
     image, host, what, guest_params = lesson.image, None, lesson.name, {}
     if lesson.guests:                # a hypervisor: boot a lesson under it
         number = args.guest or lesson.guests[0]
@@ -129,7 +67,8 @@ def cmd_run(args) -> int:
         guest = lessons.find(number)
         if not guest.image.exists():
             sys.exit(f"run: {guest.image} is missing: run make first")
-        guest_params = parse_params(args.guest_params, guest, "GUEST_PARAMS")
+        guest_params = machine_args.parse_params(
+            args.guest_params, guest, "GUEST_PARAMS", "run")
         image, host = guest.image, lesson.image
         what = f"{guest.name} under {lesson.name}"
     elif args.guest or args.guest_params:
@@ -141,28 +80,25 @@ def cmd_run(args) -> int:
     if args.hold and not emulators.runner(emulator).can_hold:
         holders = [r.name for r in emulators.RUNNERS.values() if r.can_hold]
         sys.exit(f"run: HOLD=1 works with {', '.join(holders)} only")
-    machine = "".join([f", {cpus} CPUs" if cpus > 1 else "",
-                       f", {memory} MiB" if memory != 32 else "",
-                       f", PARAMS {args.params.strip()}" if params else "",
-                       f", GUEST_PARAMS {args.guest_params.strip()}"
-                       if guest_params else ""])
+    machine = setup.describe(args.params) + (
+        f", GUEST_PARAMS {args.guest_params.strip()}" if guest_params else "")
     print(f"run: booting {what} on {emulator}{machine} (screen: {display}); "
           f"{emulators.runner(emulator).quit_hint(display)}.",
           flush=True)
     work = Path(tempfile.mkdtemp(prefix="kit-run-"))
     try:
-        if params and host is not None:  # the hypervisor's own parameters
-            host = patched_copy(host, lesson, params, work)
-        elif params:
-            guest_params = params
+        if setup.params and host is not None:   # the hypervisor's own
+            host = machine_args.patched_copy(host, lesson, setup.params, work)
+        elif setup.params:
+            guest_params = setup.params
         return run_boot(args, lesson, emulator, image, host, what, display,
-                        takes_terminal, cpus, memory, guest_params)
+                        takes_terminal, setup, guest_params)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def run_boot(args, lesson, emulator, image, host, what, display,
-             takes_terminal, cpus, memory, params) -> int:
+             takes_terminal, setup, params) -> int:
     """Boot what cmd_run() chose, show it, and say how it ended."""
     def echo(text: str) -> None:
         sys.stdout.write(text)
@@ -171,7 +107,8 @@ def run_boot(args, lesson, emulator, image, host, what, display,
     interactive = takes_terminal or display in ("gtk", "x", "sdl2")
     result = emu.boot(
         image, emulator, **lesson.boot_options, display=display, host=host,
-        interactive=interactive, cpus=cpus, memory_mib=memory,
+        interactive=interactive, cpus=setup.cpus,
+        memory_mib=setup.memory_mib,
         params=params or None,
         timeout=None if interactive else args.timeout,
         debug_exit=not args.hold, keep=True,
@@ -326,12 +263,8 @@ def main() -> int:
                      help="QEMU: keep the final screen until the window closes")
     run.add_argument("--timeout", type=float, default=120.0,
                      help="seconds before a non-interactive run is a hang")
-    run.add_argument("--params", default="", metavar="'NAME=VALUE ...'",
-                     help="patch the lesson's parameters (its README's table)")
     run.add_argument("--guest-params", default="", metavar="'NAME=VALUE ...'",
                      help="the same for the guest of a hypervisor lesson")
-    run.add_argument("--cpus", default="", help="processors (1-8)")
-    run.add_argument("--memory", default="", help="MiB of RAM (16-2048)")
     bench = sub.add_parser("bench", help="time every lesson against the floor")
     bench.add_argument("--runs", type=int, default=7)
     shots = sub.add_parser("screenshots", help="each lesson's last screen")
@@ -348,11 +281,20 @@ def main() -> int:
                        help="run these GDB commands in batch mode (tests)")
     debug.add_argument("--timeout", type=float, default=30.0,
                        help="seconds a --batch session may take")
+    for command in (run, debug):
+        command.add_argument("--params", default="",
+                             metavar="'NAME=VALUE ...'",
+                             help="patch the lesson's parameters (its "
+                             "README's table)")
+        command.add_argument("--cpus", default="", help="processors (1-8)")
+        command.add_argument("--memory", default="",
+                             help="MiB of RAM (16-2048)")
     args = parser.parse_args()
     if args.command == "debug":
         from . import debug as debugger
         return debugger.main(args.lesson, args.emu, args.batch, args.timeout,
-                             ensure_emulator)
+                             ensure_emulator, args.params, args.cpus,
+                             args.memory)
     if args.command == "screenshots":
         from . import screenshots
         return screenshots.main(args.out)

@@ -34,8 +34,9 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from . import emu, lessons
+from . import emu, lessons, machine_args
 from .emulators import Machine, bochs, qemu
+from .machine_args import Setup
 
 GDB = "gdb"
 GDB_DIR = lessons.ROOT / "harness" / "gdb"
@@ -102,14 +103,24 @@ def gdb_script(build: Path, port: int, entry: int) -> str:
 
 
 # ---------------------------------------------------------------- QEMU
-def _machine(lesson: lessons.Lesson, emulator: str) -> Machine:
+def _machine(lesson: lessons.Lesson, emulator: str,
+             setup: Optional[Setup] = None) -> Machine:
     """The machine @lesson asks for on @emulator: its Makefile's CPU model
-    (QEMU_CPU, BOCHS_CPU) and QEMU's clock (QEMU_ICOUNT)."""
-    return Machine(MEMORY_MIB, cpu=lesson.cpu.get(emulator),
+    (QEMU_CPU, BOCHS_CPU) and QEMU's clock (QEMU_ICOUNT), of the size
+    @setup asks for (make debug CPUS= MEMORY=)."""
+    setup = setup or Setup()
+    return Machine(setup.memory_mib, setup.cpus, cpu=lesson.cpu.get(emulator),
                    icount=lesson.icount if emulator == "qemu" else None)
 
 
-def _start_qemu(lesson: lessons.Lesson, work: Path, display: str = "none"
+def _disk(lesson: lessons.Lesson, setup: Optional[Setup]) -> bytearray:
+    """A copy of @lesson's image with @setup's parameters patched in."""
+    return machine_args.patched(bytearray(lesson.image.read_bytes()), lesson,
+                                setup.params if setup else {})
+
+
+def _start_qemu(lesson: lessons.Lesson, work: Path, display: str = "none",
+                setup: Optional[Setup] = None
                 ) -> tuple[subprocess.Popen, int]:
     """QEMU halted before the first instruction, its GDB stub on a free
     port; COM1 goes to @work/com1.txt and the -d int log to qemu.log."""
@@ -117,9 +128,9 @@ def _start_qemu(lesson: lessons.Lesson, work: Path, display: str = "none"
     if why:
         raise emu.EmulatorMissing(why)
     disk = work / "disk.img"
-    shutil.copyfile(lesson.image, disk)
+    disk.write_bytes(bytes(_disk(lesson, setup)))
     port = free_port()
-    cmd = qemu.command(disk, work, _machine(lesson, "qemu"), display,
+    cmd = qemu.command(disk, work, _machine(lesson, "qemu", setup), display,
                        debug_exit=True, interactive=False)
     cmd += ["-S", "-gdb", f"tcp:127.0.0.1:{port}"]
     with open(work / "stderr.txt", "wb") as err:
@@ -162,9 +173,11 @@ class GdbRun:
 
 
 def run_gdb_batch(lesson: lessons.Lesson, commands: str,
-                  timeout: float = 30.0, keep: bool = False) -> GdbRun:
+                  timeout: float = 30.0, keep: bool = False,
+                  setup: Optional[Setup] = None) -> GdbRun:
     """Run @commands (GDB's language) after the usual session set-up, in
-    `gdb -batch`, against @lesson on a halted QEMU; kill QEMU afterwards."""
+    `gdb -batch`, against @lesson on a halted QEMU (its machine and
+    parameters as @setup says); kill QEMU afterwards."""
     why = have_gdb()
     if why:
         raise emu.EmulatorMissing(why)
@@ -173,7 +186,7 @@ def run_gdb_batch(lesson: lessons.Lesson, commands: str,
                                 "(run make first)")
     entry, _ = entry_point(lesson.build)
     work = Path(tempfile.mkdtemp(prefix="kit-gdb-"))
-    proc, port = _start_qemu(lesson, work)
+    proc, port = _start_qemu(lesson, work, setup=setup)
     try:
         (work / "session.gdb").write_text(gdb_script(lesson.build, port,
                                                      entry))
@@ -201,7 +214,7 @@ def run_gdb_batch(lesson: lessons.Lesson, commands: str,
     return result
 
 
-def debug_qemu(lesson: lessons.Lesson) -> int:
+def debug_qemu(lesson: lessons.Lesson, setup: Setup) -> int:
     """`make debug`: QEMU halted and GDB in this terminal."""
     why = have_gdb()
     if why:
@@ -212,7 +225,7 @@ def debug_qemu(lesson: lessons.Lesson) -> int:
     entry, what = entry_point(lesson.build)
     display = "gtk" if (os.environ.get("DISPLAY") or
                         os.environ.get("WAYLAND_DISPLAY")) else "none"
-    proc, port = _start_qemu(lesson, work, display)
+    proc, port = _start_qemu(lesson, work, display, setup)
     script = gdb_script(lesson.build, port, entry)
     script += (f"echo \\nkit: QEMU is halted at the reset vector; breakpoint 1"
                f" is the lesson's entry ({what}, {entry:#x}).\\n"
@@ -239,8 +252,10 @@ def debug_qemu(lesson: lessons.Lesson) -> int:
 
 
 # ---------------------------------------------------------------- Bochs
-def _bochs_disk(image: Path, work: Path) -> Path:
-    data = bytearray(image.read_bytes())
+def _bochs_disk(image: Path, work: Path,
+                data: Optional[bytearray] = None) -> Path:
+    """@image (or @data, its patched copy) as Bochs' disk in @work."""
+    data = bytearray(image.read_bytes()) if data is None else data
     bochs.pad(data)                                  # whole cylinders
     disk = work / "disk.img"
     disk.write_bytes(bytes(data))
@@ -305,7 +320,7 @@ def run_bochs_batch(image: Path, commands: list[str], timeout: float = 20.0,
         shutil.rmtree(work, ignore_errors=True)
 
 
-def debug_bochs(lesson: lessons.Lesson) -> int:
+def debug_bochs(lesson: lessons.Lesson, setup: Setup) -> int:
     """`make debug EMU=bochs`: Bochs' debugger in this terminal, stopped at
     the lesson's entry, magic breakpoints on."""
     work = lesson.build / "debug"
@@ -318,8 +333,8 @@ def debug_bochs(lesson: lessons.Lesson) -> int:
             if glob.glob(f"/usr/lib/*/bochs/plugins/libbx_{plugin}_gui*"):
                 display = plugin
                 break
-    disk = _bochs_disk(lesson.image, work)
-    rc = bochs.config(disk, work, _machine(lesson, "bochs"), display,
+    disk = _bochs_disk(lesson.image, work, _disk(lesson, setup))
+    rc = bochs.config(disk, work, _machine(lesson, "bochs", setup), display,
                       magic_break=True)
     commands = bochs_symbols(lesson.build, work)
     commands += [f"lb {entry:#x}", "c"]
@@ -351,9 +366,11 @@ def debug_bochs(lesson: lessons.Lesson) -> int:
 
 # ---------------------------------------------------------------- command
 def main(lesson_number: str, emulator: str, batch: Optional[str],
-         timeout: float, ensure=None) -> int:
+         timeout: float, ensure=None, params: str = "", cpus: str = "",
+         memory: str = "") -> int:
     """`python3 -m kit debug` (see __main__.py). @ensure(group) installs or
-    names what a deps.sh group needs, or exits."""
+    names what a deps.sh group needs, or exits. @params, @cpus, @memory:
+    make debug's PARAMS, CPUS and MEMORY as typed (kit/machine_args.py)."""
     lesson = lessons.find(lesson_number)
     emulator = emulator or lesson.emulators[0]
     if emulator not in emu.EMULATORS:
@@ -367,6 +384,7 @@ def main(lesson_number: str, emulator: str, batch: Optional[str],
             ensure("debug")
     if not lesson.image.exists():
         sys.exit(f"debug: {lesson.image} is missing: run make first")
+    setup = machine_args.setup(lesson, params, cpus, memory, "debug")
     if batch:
         if emulator != "qemu":
             sys.exit("debug: --batch drives GDB, which needs QEMU")
@@ -374,7 +392,7 @@ def main(lesson_number: str, emulator: str, batch: Optional[str],
             commands = Path(batch).read_text()
         except OSError as exc:
             sys.exit(f"debug: cannot read {batch}: {exc.strerror}")
-        run = run_gdb_batch(lesson, commands, timeout=timeout)
+        run = run_gdb_batch(lesson, commands, timeout=timeout, setup=setup)
         print(run.output, end="")
         where = ("powered off: PASS" if run.powered_off else
                  f"QEMU exited with status {run.qemu_status}"
@@ -384,5 +402,5 @@ def main(lesson_number: str, emulator: str, batch: Optional[str],
               f"{run.gdb_status}; {where}")
         return 0 if run.powered_off else 1
     if emulator == "bochs":
-        return debug_bochs(lesson)
-    return debug_qemu(lesson)
+        return debug_bochs(lesson, setup)
+    return debug_qemu(lesson, setup)

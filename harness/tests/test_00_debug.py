@@ -193,6 +193,40 @@ def test_debug_command_runs_a_batch_script(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_debug_boots_the_machine_and_parameters_it_is_given(tmp_path):
+    """`make debug CPUS=N PARAMS=...` (the same options as make run,
+    kit/machine_args.py): GDB reads, in the halted guest's memory, the
+    timer rate this test drew, and QEMU's GDB stub shows one thread per
+    processor the test asked for; the lesson then runs to its power-off
+    with both (COM1 says so). A bad value ends it with one line."""
+    needs(debug.have_gdb() or emu.have("qemu"))
+    import random
+    hz, cpus = random.randrange(100, 2001), random.randrange(2, 5)
+    script = tmp_path / "run.gdb"
+    script.write_text("""\
+continue
+break kernel_main
+continue
+printf "KIT hz=%x\\n", param_timer_hz
+info threads
+continue
+""")
+    env = dict(os.environ, PYTHONPATH=str(lessons.ROOT / "harness"))
+    proc = subprocess.run([sys.executable, "-m", "kit", "debug", "--lesson",
+                           "04", "--batch", str(script), "--cpus", str(cpus),
+                           "--params", f"timer_hz={hz}"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert kit_values(proc.stdout)["hz"] == hz, proc.stdout
+    threads = re.findall(r"^[ *]+(\d+)\s+Thread ", proc.stdout, re.M)
+    assert sorted(map(int, threads)) == list(range(1, cpus + 1)), proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "kit", "debug", "--lesson",
+                           "04", "--batch", str(script), "--memory", "1"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "debug: MEMORY=1: choose 16-2048"
+
+
 @pytest.fixture(scope="module")
 def magic_image(tmp_path_factory):
     """harness/broken/magic.asm, assembled: BOCHS_BREAK between two lines."""
