@@ -85,14 +85,15 @@ def cmd_run(args) -> int:
     print(f"run: booting {what} on {emulator}{machine} (screen: {display}); "
           f"{emulators.runner(emulator).quit_hint(display)}.",
           flush=True)
+    # emu.boot() patches the image it boots: the lesson's, or under a
+    # hypervisor the guest's; the hypervisor's own PARAMS go into a copy.
+    boot_params = setup.params if host is None else guest_params
     work = Path(tempfile.mkdtemp(prefix="kit-run-"))
     try:
-        if setup.params and host is not None:   # the hypervisor's own
+        if setup.params and host is not None:
             host = machine_args.patched_copy(host, lesson, setup.params, work)
-        elif setup.params:
-            guest_params = setup.params
         return run_boot(args, lesson, emulator, image, host, what, display,
-                        takes_terminal, setup, guest_params)
+                        takes_terminal, setup, boot_params)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
