@@ -248,23 +248,32 @@ def debugger_stop(run: Run, pid: int, read) -> bool:
 def debugger_commands(run: Run, pid: int, commands: list) -> dict:
     """Stop a running Bochs in its debugger and type each of @commands on
     its terminal; its answer is what the debugger printed until it has been
-    quiet for a moment. {} if Bochs does not stop."""
+    quiet for a moment. A command without an answer gets one that says why
+    ("(no answer: ...)"), so that a test's failure names the cause."""
     read = debugger_reader(run)
     if not debugger_stop(run, pid, read):
-        return {}
+        why = ("(no answer: Bochs did not stop in its debugger: 3 SIGINTs, "
+               "4 s each)" if run.proc.poll() is None else
+               f"(no answer: Bochs had ended, status {run.proc.returncode})")
+        return {command: why for command in commands}
     answers = {}
     for command in commands:
         before = len(read())
         try:
             os.write(run.pty_master, command.encode() + b"\n")
-        except OSError:
-            return answers
-        answers[command] = _quiet(run, read, before)
+        except OSError as e:
+            answers[command] = f"(no answer: its terminal: {e.strerror})"
+            continue
+        answers[command] = _quiet(run, read, before) or \
+            f"(no answer: the debugger printed nothing in {ANSWER_SECONDS:g} s)"
     return answers
 
 
+ANSWER_SECONDS = 15.0   # a loaded machine can keep Bochs from answering
+
+
 def _quiet(run: Run, read, start: int, settle: float = 0.3,
-           seconds: float = 5.0) -> str:
+           seconds: float = ANSWER_SECONDS) -> str:
     """What the debugger printed after offset @start of read(), once it has
     printed nothing new for @settle seconds (at most @seconds in all)."""
     deadline, last, since = time.monotonic() + seconds, -1, time.monotonic()
