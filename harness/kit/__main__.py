@@ -53,7 +53,6 @@ def cmd_run(args) -> int:
         sys.exit(f"run: lesson {lesson.number}{needs} runs on "
                  f"{' and '.join(lesson.emulators)} only: use "
                  f"EMU={lesson.emulators[0]}")
-    ensure_emulator(emulator)
     if not lesson.image.exists():
         sys.exit(f"run: {lesson.image} is missing: run make first")
     setup = machine_args.setup(lesson, args.params, args.cpus, args.memory,
@@ -76,6 +75,7 @@ def cmd_run(args) -> int:
         option = "GUEST=" if args.guest else "GUEST_PARAMS="
         sys.exit(f"run: {option} is for a lesson that boots others as its "
                  f"guest: LESSON={' or '.join(hosts) or '(none)'}")
+    ensure_emulator(emulator)        # everything typed is right: install
     display, takes_terminal = pick_display(emulator)
     if args.hold and not emulators.runner(emulator).can_hold:
         holders = [r.name for r in emulators.RUNNERS.values() if r.can_hold]

@@ -378,13 +378,13 @@ def main(lesson_number: str, emulator: str, batch: Optional[str],
     if emulator not in lesson.emulators:
         sys.exit(f"debug: lesson {lesson.number} needs VMX, which QEMU's "
                  "TCG does not emulate: use EMU=bochs")
-    if ensure:
-        ensure(emulator)
-        if emulator == "qemu":
-            ensure("debug")
     if not lesson.image.exists():
         sys.exit(f"debug: {lesson.image} is missing: run make first")
     setup = machine_args.setup(lesson, params, cpus, memory, "debug")
+    if ensure:                       # everything typed is right: install
+        ensure(emulator)
+        if emulator == "qemu":
+            ensure("debug")
     if batch:
         if emulator != "qemu":
             sys.exit("debug: --batch drives GDB, which needs QEMU")
