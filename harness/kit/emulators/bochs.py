@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from .base import (LOG_READ, Machine, Run, Runner, cpu_mode, drain_pty,
-                   powered_off)
+                   powered_off, read_end)
 
 BOCHS = "bochs"
 BOCHS_SHARE = Path("/usr/share/bochs")
@@ -253,7 +253,8 @@ def debugger_commands(run: Run, pid: int, commands: list) -> dict:
     read = debugger_reader(run)
     if not debugger_stop(run, pid, read):
         why = ("(no answer: Bochs did not stop in its debugger: 3 SIGINTs, "
-               "4 s each)" if run.proc.poll() is None else
+               f"4 s each; {_stop_evidence(run, read)})"
+               if run.proc.poll() is None else
                f"(no answer: Bochs had ended, status {run.proc.returncode})")
         return {command: why for command in commands}
     answers = {}
@@ -267,6 +268,17 @@ def debugger_commands(run: Run, pid: int, commands: list) -> dict:
         answers[command] = _quiet(run, read, before) or \
             f"(no answer: the debugger printed nothing in {ANSWER_SECONDS:g} s)"
     return answers
+
+
+def _stop_evidence(run: Run, read) -> str:
+    """What Bochs' own files say of a stop that did not come: how many
+    SIGINTs its log says its handler saw, and the end of what its debugger
+    printed since we asked (for the next time it happens)."""
+    log = read_end(run.log_path, 1 << 16)
+    seen = log.count("Ctrl-C detected in signal handler")
+    printed = read()[-160:]
+    return (f"its log shows {seen} Ctrl-C; its debugger printed "
+            f"{printed!r}")
 
 
 ANSWER_SECONDS = 15.0   # a loaded machine can keep Bochs from answering
