@@ -235,14 +235,17 @@ def debugger_stop(run: Run, pid: int, read) -> bool:
     # may take seconds to answer, or miss a SIGINT that lands while it is
     # busy: ask again rather than give up (a quiet wait returns at once
     # when it does answer).
-    for _ in range(3):
+    for _ in range(STOP_TRIES):
         try:
             os.kill(pid, signal.SIGINT)
         except OSError:
             return False
-        if wait_for(run, read, r"Next at t=\d+\n.*\n", 4.0) is not None:
+        if wait_for(run, read, r"Next at t=\d+\n.*\n", STOP_WAIT) is not None:
             return True
     return False
+
+
+STOP_TRIES, STOP_WAIT = 5, 4.0  # SIGINTs, seconds after each
 
 
 def debugger_commands(run: Run, pid: int, commands: list) -> dict:
@@ -252,8 +255,9 @@ def debugger_commands(run: Run, pid: int, commands: list) -> dict:
     ("(no answer: ...)"), so that a test's failure names the cause."""
     read = debugger_reader(run)
     if not debugger_stop(run, pid, read):
-        why = ("(no answer: Bochs did not stop in its debugger: 3 SIGINTs, "
-               f"4 s each; {_stop_evidence(run, read)})"
+        why = ("(no answer: Bochs did not stop in its debugger: "
+               f"{STOP_TRIES} SIGINTs, {STOP_WAIT:g} s each; "
+               f"{_stop_evidence(run, read)})"
                if run.proc.poll() is None else
                f"(no answer: Bochs had ended, status {run.proc.returncode})")
         return {command: why for command in commands}
