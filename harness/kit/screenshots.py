@@ -125,11 +125,13 @@ def take_bochs(lesson: lessons.Lesson, png: Path) -> None:
     if result.outcome != "stopped":
         raise ScreenshotError(f"lesson {lesson.number}: no screenshot: "
                               f"{result.diagnosis}")
-    data = bochs.xp_bytes(result.monitor.get(command, ""))
+    answer = result.monitor.get(command, "")
+    data = bochs.xp_bytes(answer)
     if len(data) != vgatext.ROWS * vgatext.COLS * 2:
+        why = f": {answer}" if answer.startswith("(no answer") else ""
         raise ScreenshotError(f"lesson {lesson.number}: no screenshot: "
                               f"Bochs' debugger gave {len(data)} bytes of "
-                              "the screen")
+                              f"the screen{why}")
     row = vgatext.COLS * 2
     png.write_bytes(vgatext.png([data[i:i + row]
                                  for i in range(0, len(data), row)]))

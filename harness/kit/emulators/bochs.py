@@ -254,13 +254,16 @@ def debugger_commands(run: Run, pid: int, commands: list) -> dict:
     quiet for a moment. A command without an answer gets one that says why
     ("(no answer: ...)"), so that a test's failure names the cause."""
     read = debugger_reader(run)
-    if not debugger_stop(run, pid, read):
-        why = ("(no answer: Bochs did not stop in its debugger: "
-               f"{STOP_TRIES} SIGINTs, {STOP_WAIT:g} s each; "
-               f"{_stop_evidence(run, read)})"
-               if run.proc.poll() is None else
-               f"(no answer: Bochs had ended, status {run.proc.returncode})")
+    stopped = debugger_stop(run, pid, read)
+    if not stopped and run.proc.poll() is not None:
+        why = f"(no answer: Bochs had ended, status {run.proc.returncode})"
         return {command: why for command in commands}
+    # Without its "Next at" line the debugger may still be waiting at its
+    # prompt (stopped for a reason of its own): the commands are typed all
+    # the same, and an answer counts only if one comes.
+    evidence = "" if stopped else \
+        (f"(no answer: Bochs did not stop in its debugger: {STOP_TRIES} "
+         f"SIGINTs, {STOP_WAIT:g} s each; {_stop_evidence(run, read, pid)})")
     answers = {}
     for command in commands:
         before = len(read())
@@ -269,12 +272,12 @@ def debugger_commands(run: Run, pid: int, commands: list) -> dict:
         except OSError as e:
             answers[command] = f"(no answer: its terminal: {e.strerror})"
             continue
-        answers[command] = _quiet(run, read, before) or \
+        answers[command] = _quiet(run, read, before) or evidence or \
             f"(no answer: the debugger printed nothing in {ANSWER_SECONDS:g} s)"
     return answers
 
 
-def _stop_evidence(run: Run, read) -> str:
+def _stop_evidence(run: Run, read, pid: int) -> str:
     """What Bochs' own files say of a stop that did not come: how many
     SIGINTs its log says its handler saw, and the end of what its debugger
     printed since we asked (for the next time it happens)."""
@@ -282,7 +285,19 @@ def _stop_evidence(run: Run, read) -> str:
     seen = log.count("Ctrl-C detected in signal handler")
     printed = read()[-160:]
     return (f"its log shows {seen} Ctrl-C; its debugger printed "
-            f"{printed!r}")
+            f"{printed!r}; the process: {_process_state(pid)}")
+
+
+def _process_state(pid: int) -> str:
+    """Linux's view of process @pid: its state and, when it sleeps, the
+    kernel function it waits in (a write to a full terminal, say)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
+    except OSError as e:
+        return f"unreadable ({e.strerror})"
+    state = stat.rpartition(")")[2].split()[0]
+    return f"state {state}, waiting in {wchan or '-'}"
 
 
 ANSWER_SECONDS = 15.0   # a loaded machine can keep Bochs from answering
