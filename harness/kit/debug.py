@@ -40,7 +40,7 @@ from .machine_args import Setup
 
 GDB = "gdb"
 GDB_DIR = lessons.ROOT / "harness" / "gdb"
-MEMORY_MIB = 32                     # as emu.boot() gives a lesson
+MEMORY_MIB = machine_args.DEFAULT_MEMORY_MIB  # as emu.boot() gives a lesson
 
 sys.path.insert(0, str(lessons.ROOT / "common" / "tools"))
 from symbols import read_symbols  # noqa: E402  (common/tools/symbols.py)
