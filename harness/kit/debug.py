@@ -299,11 +299,11 @@ def run_bochs_batch(image: Path, commands: list[str], timeout: float = 20.0,
         # The term display needs a terminal: a pseudo-terminal, as boot().
         master, slave = bochs.open_terminal()
         # Inside the grading sandbox when there is one, as boot()'s Bochs.
-        proc = emu._spawn(
-            emu._contain(bochs.command(rc, work, "commands.rc"), work, None,
-                         MEMORY_MIB, {"TERM": "xterm"}),
-            stdin=slave, stdout=slave, stderr=slave, cwd=work,
-            env=dict(os.environ, TERM="xterm"), start_new_session=True)
+        proc = emu.spawn_contained(
+            bochs.command(rc, work, "commands.rc"), work, MEMORY_MIB,
+            sandbox_env={"TERM": "xterm"}, stdin=slave, stdout=slave,
+            stderr=slave, cwd=work, env=dict(os.environ, TERM="xterm"),
+            start_new_session=True)
         os.close(slave)
         thread = bochs.drain(master)
         try:

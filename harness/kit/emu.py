@@ -323,6 +323,18 @@ def _spawn(cmd: list, **options) -> subprocess.Popen:
     return sandbox.popen(cmd, **options)
 
 
+def spawn_contained(cmd: list, work: Path, memory_mib: int,
+                    sandbox_env: Optional[dict] = None,
+                    **options) -> subprocess.Popen:
+    """Start @cmd (an emulator's command line) as boot() starts one:
+    inside the grading sandbox when there is one, where it sees /usr and
+    its @work folder only, and of the environment only @sandbox_env;
+    @options go to subprocess.Popen. For a caller that drives the emulator
+    itself (debug.py's Bochs batch), which must then stop it."""
+    return _spawn(_contain(cmd, work, None, memory_mib, sandbox_env),
+                  **options)
+
+
 def _emulator_pid(run: emulators.Run, runner) -> Optional[int]:
     """The emulator's own process: run.proc, or inside a sandbox (where
     run.proc is bwrap) the process below it with the emulator's name."""

@@ -220,3 +220,26 @@ def test_bochs_debugger_reads_guest_memory_for_inspect():
     first = layout["LOAD_LBA"] * layout["SECTOR_SIZE"]
     assert xp_bytes(result.monitor[command]) == \
         lesson.image.read_bytes()[first:first + 32]
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    """The harness's modules use one another through public names only:
+    no `module._name` of a kit module outside that module (debug.py once
+    started Bochs through emu._spawn and emu._contain). Read from the
+    sources' syntax trees, so a comment or a string does not count."""
+    import ast
+    kit = Path(emu.__file__).parent
+    modules = {p.stem for p in kit.rglob("*.py")} - {"__init__", "__main__"}
+    found = []
+    for path in sorted(kit.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and \
+                    isinstance(node.value, ast.Name) and \
+                    node.value.id in modules and \
+                    node.value.id != path.stem and \
+                    node.attr.startswith("_") and \
+                    not node.attr.startswith("__"):
+                found.append(f"{path.relative_to(kit)}:{node.lineno}: "
+                             f"{node.value.id}.{node.attr}")
+    assert not found, "private names used from outside their module:\n" + \
+        "\n".join(found)
