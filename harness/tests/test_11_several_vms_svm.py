@@ -97,6 +97,41 @@ def test_a_vm_that_never_exits_spends_its_budget(boot):
 
 
 @pytest.mark.points(1)
+@pytest.mark.emulators("qemu")      # the one clock that is not instructions
+def test_spinning_vms_end_on_qemus_own_clock_too(boot):
+    """Without QEMU_ICOUNT, QEMU's TSC and LAPIC timer follow the host's
+    clock, and a slice of a few thousand TSC ticks (about a microsecond)
+    runs out while the hypervisor is still handling a VM's hypercall: the
+    count reads 0 when the trip is over. Both VMs say hello and then spin
+    on `jmp $`; each must still be stopped, at the spin, by an INTR exit
+    once its guest time reaches the budget. (When a count of 0 meant "no
+    timer", the VM went on spinning with nothing to stop it: 6 boots of 6
+    hung.) The slice counts are no model's here: on this clock they
+    include the host's own time around every trip, translating the VM's
+    code the first time too, so the budget, 15 to 25 ms of host time,
+    leaves room to reach the spin."""
+    slice_ticks = RNG.randrange(2000, 6000)
+    budget = RNG.randrange(40_000_000, 60_000_000)
+    spin = kit_value("SCENARIO_SPIN")
+    result = boot(params={"scenarios": scenarios(spin, spin),
+                          "slice": slice_ticks, "budget": budget},
+                  icount=None)
+    assert result.status == kit_value("POWER_FAIL_BUDGET"), result.diagnosis
+    at = address_of(bytes.fromhex("ebfe"))
+    spun = dict(re.findall(r"vm: (VM\d) spun for its whole budget \((\d+) "
+                           rf"TSC ticks\) at RIP {at:#x}$", result.serial,
+                           re.M))
+    ends = summaries(result)
+    assert sorted(ends) == sorted(spun) == ["VM1", "VM2"], result.serial
+    for name, (how, status, slices, ticks, exits) in ends.items():
+        assert f"Hello! I am {name}!" in result.serial
+        assert (how, status) == ("budget spent",
+                                 kit_value("POWER_FAIL_BUDGET"))
+        assert ticks == int(spun[name]) >= budget
+        assert exits["INTR"] == slices >= 1
+
+
+@pytest.mark.points(1)
 def test_the_trace_says_every_switch_only_when_asked(boot, emulator):
     """The default transcript has no trace. With trace = 1 every slice
     begins with one line: from the VM that left to the one that comes,

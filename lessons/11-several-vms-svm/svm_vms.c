@@ -212,8 +212,18 @@ static void svm_switch(struct vm *next, enum sched_why why)
  * time (the trip's, less an empty trip's). @return EXITCODE. */
 static uint64_t svm_enter(struct vm *vm)
 {
+	/*
+	 * A slice used up still gets one count, never "no timer" (0): the
+	 * timer can run out after a #VMEXIT for something else, a
+	 * hypercall say, and before slice_timer_stop(). Its interrupt is
+	 * then the host's at STGI, not an INTR exit; on QEMU's TCG it may
+	 * not even be raised yet (its main loop raises it), and the stop's
+	 * TMICT = 0 cancels it (SDM 10.5.4). Started with 1, the timer
+	 * ends the slice at once, with an INTR exit.
+	 */
+	uint32_t counts = slice_left ? slice_left : 1;
 	uint64_t ticks, code = svm_trip(&svm_of(vm)->vmcb, &vm->regs,
-					slice_left, &ticks);
+					counts, &ticks);
 
 	vm->used += ticks > trip_ticks ? ticks - trip_ticks : 0;
 	return code;
