@@ -6,6 +6,7 @@ reported in one line as what it is, with the emulator gone afterwards.
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,68 @@ def test_bochs_debugger_reads_guest_memory_for_inspect():
     first = layout["LOAD_LBA"] * layout["SECTOR_SIZE"]
     assert xp_bytes(result.monitor[command]) == \
         lesson.image.read_bytes()[first:first + 32]
+
+
+STAND_IN = """
+import os, signal, sys, time
+log, marks = sys.argv[1], sys.argv[2]
+def caught(signum, frame):
+    with open(marks, "a") as f:
+        f.write(f"sigint {time.monotonic()}\\n")
+    sys.exit(0)
+signal.signal(signal.SIGINT, caught)
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    with open(log, "a") as f:
+        f.write("00000000001i[CPU0  ] a log line\\n")
+    with open(marks, "a") as f:
+        f.write(f"wrote {time.monotonic()}\\n")
+    time.sleep(0.005)
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("writes", [0.4, 60.0])
+def test_bochs_gets_no_sigint_while_it_writes_its_log(tmp_path, monkeypatch,
+                                                      writes):
+    """Bochs 2.7's SIGINT handler logs through the lock that its log
+    writer holds while it writes: a SIGINT in the middle of a log line
+    stops Bochs for good (gdb: pthread_mutex_lock in the handler, inside
+    an interrupted iofunctions::out()). So debugger_stop() sends its
+    SIGINT only once the log has been quiet for LOG_QUIET seconds. A
+    stand-in process appends to its log every 5 ms for 0.4 s and notes
+    when the SIGINT comes: after its last line, by at least LOG_QUIET. One
+    that never stops writing gets it after LOG_QUIET_MAX all the same,
+    rather than never."""
+    from kit.emulators import bochs
+    from kit.emulators.base import Run
+    log, marks = tmp_path / "bochs.log", tmp_path / "marks"
+    monkeypatch.setattr(bochs, "STOP_TRIES", 1)
+    monkeypatch.setattr(bochs, "STOP_WAIT", 0.2)
+    monkeypatch.setattr(bochs, "LOG_QUIET_MAX", 1.0)
+    proc = subprocess.Popen([sys.executable, "-c", STAND_IN, str(log),
+                             str(marks), str(writes)])
+    read_fd, write_fd = os.pipe()
+    try:
+        while not log.exists():
+            time.sleep(0.005)
+        run = Run(proc, tmp_path / "com1.txt", log, pty_master=write_fd)
+        start = time.monotonic()
+        assert not bochs.debugger_stop(run, proc.pid, lambda: "")
+        proc.wait(timeout=10)
+        seen = [line.split() for line in marks.read_text().splitlines()]
+        wrote = [float(t) for what, t in seen if what == "wrote"]
+        sigint = [float(t) for what, t in seen if what == "sigint"]
+        assert len(sigint) == 1, seen[-3:]
+        if writes < 1:
+            assert sigint[0] - max(wrote) >= bochs.LOG_QUIET
+        else:
+            assert sigint[0] - start >= bochs.LOG_QUIET_MAX
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(read_fd)
+        os.close(write_fd)
 
 
 def test_no_module_reaches_into_another_modules_private_names():

@@ -228,14 +228,24 @@ def wait_for(run: Run, read, pattern: str, seconds: float) -> Optional[str]:
 
 def debugger_stop(run: Run, pid: int, read) -> bool:
     """Stop a running Bochs in its debugger: SIGINT to @pid, its own
-    process (what Ctrl-C does), then its "Next at" line in read()."""
+    process (what Ctrl-C does), then its "Next at" line in read().
+
+    Never while Bochs writes its log. Its SIGINT handler logs "Ctrl-C
+    detected" through iofunctions::out(), which holds a mutex (Bochs 2.7's
+    logio_mutex, not recursive) while it writes: a SIGINT that lands in
+    the middle of a log line leaves the handler waiting for a lock its own
+    thread holds, for ever (seen: a guest that parks logs "HLT instruction
+    with IF=0" just after its last byte on COM1; gdb on the stuck Bochs
+    shows the handler in pthread_mutex_lock, called from
+    iofunctions::out(), inside an interrupted iofunctions::out()). So each
+    SIGINT waits until the log has been quiet for a moment."""
     if run.pty_master is None or run.proc.poll() is not None:
         return False
     # On a loaded machine (a parallel test run, a build beside it) Bochs
-    # may take seconds to answer, or miss a SIGINT that lands while it is
-    # busy: ask again rather than give up (a quiet wait returns at once
-    # when it does answer).
+    # may take seconds to answer: ask again rather than give up (a quiet
+    # wait returns at once when it does answer).
     for _ in range(STOP_TRIES):
+        log_quiet(run)
         try:
             os.kill(pid, signal.SIGINT)
         except OSError:
@@ -246,6 +256,30 @@ def debugger_stop(run: Run, pid: int, read) -> bool:
 
 
 STOP_TRIES, STOP_WAIT = 5, 4.0  # SIGINTs, seconds after each
+LOG_QUIET, LOG_QUIET_MAX = 0.05, 2.0    # seconds
+
+
+def log_quiet(run: Run) -> bool:
+    """Wait until Bochs' log has not grown for LOG_QUIET seconds, at most
+    LOG_QUIET_MAX in all (a guest can keep it busy for ever): True once it
+    is quiet, False if it never was."""
+    quiet, seconds = LOG_QUIET, LOG_QUIET_MAX
+
+    def size() -> int:
+        try:
+            return run.log_path.stat().st_size
+        except OSError:
+            return -1
+    deadline, last = time.monotonic() + seconds, size()
+    since = time.monotonic()
+    while time.monotonic() < deadline and run.proc.poll() is None:
+        time.sleep(0.01)
+        now = size()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return True
+    return False
 
 
 def debugger_commands(run: Run, pid: int, commands: list) -> dict:
@@ -284,8 +318,12 @@ def _stop_evidence(run: Run, read, pid: int) -> str:
     log = read_end(run.log_path, 1 << 16)
     seen = log.count("Ctrl-C detected in signal handler")
     printed = read()[-160:]
+    state = _process_state(pid)
+    why = ("; no Ctrl-C logged and a wait on a lock: the mark of a SIGINT "
+           "that landed while Bochs wrote its log (see debugger_stop())"
+           if not seen and "futex" in state else "")
     return (f"its log shows {seen} Ctrl-C; its debugger printed "
-            f"{printed!r}; the process: {_process_state(pid)}")
+            f"{printed!r}; the process: {state}{why}")
 
 
 def _process_state(pid: int) -> str:
