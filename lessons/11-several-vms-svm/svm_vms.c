@@ -215,11 +215,12 @@ static uint64_t svm_enter(struct vm *vm)
 	/*
 	 * A slice used up still gets one count, never "no timer" (0): the
 	 * timer can run out after a #VMEXIT for something else, a
-	 * hypercall say, and before slice_timer_stop(). Its interrupt is
-	 * then the host's at STGI, not an INTR exit; on QEMU's TCG it may
-	 * not even be raised yet (its main loop raises it), and the stop's
-	 * TMICT = 0 cancels it (SDM 10.5.4). Started with 1, the timer
-	 * ends the slice at once, with an INTR exit.
+	 * hypercall say, and before slice_timer_stop(). Before the CLI in
+	 * svm_vmrun_intr, the host takes its interrupt at STGI, and no
+	 * INTR exit will come; on QEMU's TCG it may not even be raised yet
+	 * (its main loop raises it), and the stop's TMICT = 0 cancels it
+	 * (SDM 10.5.4). Started with 1, the timer ends the slice at once,
+	 * with an INTR exit.
 	 */
 	uint32_t counts = slice_left ? slice_left : 1;
 	uint64_t ticks, code = svm_trip(&svm_of(vm)->vmcb, &vm->regs,
