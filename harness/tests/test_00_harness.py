@@ -233,16 +233,18 @@ def caught(signum, frame):
 signal.signal(signal.SIGINT, caught)
 end = time.monotonic() + float(sys.argv[3])
 while time.monotonic() < end:
+    now = time.monotonic()          # taken before the line is written
     with open(log, "a") as f:
         f.write("00000000001i[CPU0  ] a log line\\n")
     with open(marks, "a") as f:
-        f.write(f"wrote {time.monotonic()}\\n")
+        f.write(f"wrote {now}\\n")
     time.sleep(0.005)
 time.sleep(30)
 """
 
 
-@pytest.mark.parametrize("writes", [0.4, 60.0])
+@pytest.mark.parametrize("writes", [0.4, 60.0],
+                         ids=["stops-writing", "never-stops"])
 def test_bochs_gets_no_sigint_while_it_writes_its_log(tmp_path, monkeypatch,
                                                       writes):
     """Bochs 2.7's SIGINT handler logs through the lock that its log
@@ -264,8 +266,10 @@ def test_bochs_gets_no_sigint_while_it_writes_its_log(tmp_path, monkeypatch,
                              str(marks), str(writes)])
     read_fd, write_fd = os.pipe()
     try:
-        while not log.exists():
+        deadline = time.monotonic() + 10
+        while not log.exists() and time.monotonic() < deadline:
             time.sleep(0.005)
+        assert log.exists(), "the stand-in never wrote its log"
         run = Run(proc, tmp_path / "com1.txt", log, pty_master=write_fd)
         start = time.monotonic()
         assert not bochs.debugger_stop(run, proc.pid, lambda: "")
@@ -276,8 +280,10 @@ def test_bochs_gets_no_sigint_while_it_writes_its_log(tmp_path, monkeypatch,
         assert len(sigint) == 1, seen[-3:]
         if writes < 1:
             assert sigint[0] - max(wrote) >= bochs.LOG_QUIET
-        else:
-            assert sigint[0] - start >= bochs.LOG_QUIET_MAX
+        else:               # unless a loaded machine paused the writer
+            gaps = [b - a for a, b in zip(wrote, wrote[1:]) if b < sigint[0]]
+            assert sigint[0] - start >= bochs.LOG_QUIET_MAX or \
+                max(gaps, default=0) >= bochs.LOG_QUIET / 2, (sigint[0] - start)
     finally:
         proc.kill()
         proc.wait()
