@@ -224,7 +224,7 @@ def test_bochs_debugger_reads_guest_memory_for_inspect():
 
 
 STAND_IN = """
-import os, signal, sys, time
+import signal, sys, time
 log, marks = sys.argv[1], sys.argv[2]
 def caught(signum, frame):
     with open(marks, "a") as f:

@@ -263,22 +263,26 @@ def log_quiet(run: Run) -> bool:
     """Wait until Bochs' log has not grown for LOG_QUIET seconds, at most
     LOG_QUIET_MAX in all (a guest can keep it busy for ever): True once it
     is quiet, False if it never was."""
-    quiet, seconds = LOG_QUIET, LOG_QUIET_MAX
-
     def size() -> int:
         try:
             return run.log_path.stat().st_size
         except OSError:
             return -1
-    deadline, last = time.monotonic() + seconds, size()
-    since = time.monotonic()
+    return _still(run, size, -2, LOG_QUIET, LOG_QUIET_MAX)
+
+
+def _still(run: Run, size, past: int, settle: float,
+           seconds: float) -> bool:
+    """Wait until size() is above @past and has not changed for @settle
+    seconds: True then, False after @seconds in all or once Bochs ended."""
+    deadline, last, since = time.monotonic() + seconds, None, 0.0
     while time.monotonic() < deadline and run.proc.poll() is None:
-        time.sleep(0.01)
         now = size()
         if now != last:
             last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
+        elif now > past and time.monotonic() - since >= settle:
             return True
+        time.sleep(0.01)
     return False
 
 
@@ -345,14 +349,7 @@ def _quiet(run: Run, read, start: int, settle: float = 0.3,
            seconds: float = ANSWER_SECONDS) -> str:
     """What the debugger printed after offset @start of read(), once it has
     printed nothing new for @settle seconds (at most @seconds in all)."""
-    deadline, last, since = time.monotonic() + seconds, -1, time.monotonic()
-    while time.monotonic() < deadline and run.proc.poll() is None:
-        size = len(read())
-        if size != last:
-            last, since = size, time.monotonic()
-        elif size > start and time.monotonic() - since >= settle:
-            break
-        time.sleep(0.02)
+    _still(run, lambda: len(read()), start, settle, seconds)
     return read()[start:]
 
 
